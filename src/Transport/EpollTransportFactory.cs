@@ -1,0 +1,106 @@
+using System.Net;
+using KestrelEpollTransport.Internal;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KestrelEpollTransport;
+
+/// <summary>
+/// Kestrel's entry into the epoll transport: binds listeners whose connections are served by epoll event loops.
+/// Registered by <c>UseEpollTransport()</c>; Kestrel picks it for every endpoint <see cref="CanBind"/> accepts.
+/// </summary>
+/// <remarks>
+/// All listeners of one factory share one group of event loops. The group starts with the first bind and stops
+/// (its threads end) when the last listener is disposed, so a stopped host leaves no loop thread behind.
+/// </remarks>
+public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly EpollTransportOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly IMemoryPoolFactory<byte> _memoryPoolFactory;
+
+    /// <summary>Guards <see cref="_group"/> and <see cref="_groupUsers"/>.</summary>
+    private readonly Lock _groupLock = new();
+
+    /// <summary>The running loops, or null while no listener is bound.</summary>
+    private EpollEventLoopGroup? _group;
+
+    /// <summary>How many listeners use <see cref="_group"/>.</summary>
+    private int _groupUsers;
+
+    /// <summary>Creates the factory; called by dependency injection.</summary>
+    /// <param name="options">The transport options (validated on access).</param>
+    /// <param name="loggerFactory">Where the transport logs.</param>
+    /// <param name="memoryPoolFactory">Kestrel's memory pool factory; each loop gets a pool of its own.</param>
+    /// <exception cref="PlatformNotSupportedException">The OS is not Linux.</exception>
+    public EpollTransportFactory(IOptions<EpollTransportOptions> options, ILoggerFactory loggerFactory, IMemoryPoolFactory<byte> memoryPoolFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(memoryPoolFactory);
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException(
+                $"KestrelEpollTransport runs on Linux only (it is built on epoll), and this is {RuntimeInformation.OSDescription}. " +
+                "Use Kestrel's default Sockets transport here: remove the call to UseEpollTransport().");
+        }
+        _options = options.Value;
+        _loggerFactory = loggerFactory;
+        _memoryPoolFactory = memoryPoolFactory;
+    }
+
+    /// <summary>True for the endpoints this transport serves: <see cref="IPEndPoint"/> (IPv4, IPv6, dual-mode).</summary>
+    /// <param name="endpoint">The endpoint Kestrel wants bound.</param>
+    /// <returns>Whether <see cref="BindAsync"/> can bind it.</returns>
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+
+    /// <summary>Binds a listening socket to <paramref name="endpoint"/> and starts watching it.</summary>
+    /// <param name="endpoint">Where to listen; port 0 picks a free port, reported back by the listener's <c>EndPoint</c>.</param>
+    /// <param name="cancellationToken">Unused: binding does not wait.</param>
+    /// <returns>The listener.</returns>
+    /// <exception cref="AddressInUseException">The address is in use.</exception>
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not IPEndPoint ipEndPoint)
+        {
+            throw new NotSupportedException($"The epoll transport cannot bind {endpoint.GetType().Name} '{endpoint}'.");
+        }
+
+        var group = AcquireGroup();
+        try
+        {
+            var listener = EpollConnectionListener.Bind(ipEndPoint, _options, group, ReleaseGroup, _loggerFactory);
+            return new ValueTask<IConnectionListener>(listener);
+        }
+        catch
+        {
+            ReleaseGroup(group);
+            throw;
+        }
+    }
+
+    private EpollEventLoopGroup AcquireGroup()
+    {
+        lock (_groupLock)
+        {
+            _group ??= new EpollEventLoopGroup(_options, _memoryPoolFactory, _loggerFactory);
+            _groupUsers++;
+            return _group;
+        }
+    }
+
+    private void ReleaseGroup(EpollEventLoopGroup group)
+    {
+        lock (_groupLock)
+        {
+            if (_group != group || --_groupUsers > 0)
+            {
+                return;
+            }
+            _group = null;
+        }
+        group.Dispose();
+    }
+}

@@ -1,0 +1,53 @@
+namespace KestrelEpollTransport;
+
+/// <summary>
+/// Options for the epoll transport. Set them with
+/// <see cref="Microsoft.AspNetCore.Hosting.WebHostBuilderEpollExtensions.UseEpollTransport(Microsoft.AspNetCore.Hosting.IWebHostBuilder, System.Action{EpollTransportOptions})"/>.
+/// They are validated once, when the host starts; an invalid value fails the start with a message naming the option.
+/// </summary>
+public sealed class EpollTransportOptions
+{
+    /// <summary>The largest <see cref="ThreadCount"/> accepted.</summary>
+    public const int MaxThreadCount = 256;
+
+    /// <summary>
+    /// The number of event loops: each is one thread with its own epoll instance, and accepted connections are
+    /// spread over them round-robin.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <c>Math.Min(Environment.ProcessorCount, 16)</c>, the rule Kestrel's Sockets transport uses for its
+    /// I/O queues: one loop per core keeps every core busy, and past 16 the accept path, not the loops, limits.
+    /// </remarks>
+    public int ThreadCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
+
+    /// <summary>The maximum length of the queue of pending connections (the <c>listen(2)</c> backlog).</summary>
+    /// <remarks>Defaults to 512, as the Sockets transport.</remarks>
+    public int Backlog { get; set; } = 512;
+
+    /// <summary>Whether to set <c>TCP_NODELAY</c> on accepted TCP connections (turns Nagle's algorithm off).</summary>
+    /// <remarks>Defaults to <see langword="true"/>.</remarks>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// The most bytes the transport reads ahead of the application on one connection. Reading stops at this mark
+    /// and resumes when the application has consumed half of it. <see langword="null"/> or 0 means unlimited.
+    /// </summary>
+    /// <remarks>Defaults to 1 MiB, as the Sockets transport.</remarks>
+    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The most bytes the application may buffer for sending on one connection before its flush waits for the peer
+    /// to read. <see langword="null"/> or 0 means unlimited.
+    /// </summary>
+    /// <remarks>Defaults to 64 KiB, as the Sockets transport.</remarks>
+    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Runs application code (Kestrel's request processing) inline on the event loop thread instead of the thread pool.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="false"/>. Unsafe: a handler that blocks (synchronous I/O, locks, long computations)
+    /// stalls every connection on its loop. Saves a thread hop per request where handlers never block.
+    /// </remarks>
+    public bool UnsafePreferInlineScheduling { get; set; }
+}

@@ -1,0 +1,265 @@
+using System.Net;
+using KestrelEpollTransport.Interop;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using LinuxSocket = KestrelEpollTransport.Interop.Socket;
+
+namespace KestrelEpollTransport.Internal;
+
+/// <summary>
+/// One listening socket. Its fd is watched (edge-triggered) by one loop, which only signals readiness; the accept4
+/// calls run on the thread that calls <see cref="AcceptAsync"/> (Kestrel's accept loop), never on an event loop.
+/// </summary>
+/// <remarks>
+/// Kestrel calls <see cref="AcceptAsync"/> in one loop and stops accepting forever if it throws, so every error that
+/// concerns a single pending connection or a passing shortage (EMFILE, ENFILE, ENOBUFS, ENOMEM) is handled here:
+/// shortages back off on a timer (no spin: edges that arrive meanwhile only set the signal) and are logged once per
+/// burst. <c>null</c> is returned once unbound.
+/// </remarks>
+internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandler
+{
+    /// <summary>First back-off after EMFILE/ENFILE; doubles per failure up to <see cref="MaxBackoff"/>.</summary>
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+
+    private readonly SafeFdHandle _handle;
+    private readonly EpollEventLoop _loop;
+    private readonly EpollEventLoopGroup _group;
+    private readonly Action<EpollEventLoopGroup> _releaseGroup;
+    private readonly ILogger _logger;
+    private readonly ILogger _connectionLogger;
+    private readonly bool _isWildcard;
+
+    /// <summary>Edges of the listen fd, from the loop; the accept thread waits on it. Resumes on the thread pool.</summary>
+    private readonly ReadinessSignal _acceptable = new(runContinuationsAsynchronously: true);
+
+    /// <summary>Cancelled by <see cref="UnbindAsync"/> to end a back-off early.</summary>
+    private readonly CancellationTokenSource _unbindCts = new();
+
+    /// <summary>0 while bound; 1 once <see cref="UnbindAsync"/> ran. Interlocked.</summary>
+    private int _unbound;
+
+    /// <summary>0 until <see cref="DisposeAsync"/>; then 1. Interlocked.</summary>
+    private int _disposed;
+
+    private EpollConnectionListener(SafeFdHandle handle, IPEndPoint endPoint, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    {
+        _handle = handle;
+        EndPoint = endPoint;
+        _group = group;
+        _releaseGroup = releaseGroup;
+        _loop = group.Next();
+        _logger = loggerFactory.CreateLogger("KestrelEpollTransport.Listener");
+        _connectionLogger = loggerFactory.CreateLogger("KestrelEpollTransport.Connection");
+        _isWildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
+        EpollToken = _loop.ReserveToken();
+    }
+
+    public EndPoint EndPoint { get; }
+
+    public ulong EpollToken { get; }
+
+    /// <summary>
+    /// Creates, binds and listens on a non-blocking socket for <paramref name="endPoint"/>, and registers it.
+    /// </summary>
+    /// <exception cref="AddressInUseException">EADDRINUSE.</exception>
+    public static EpollConnectionListener Bind(IPEndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    {
+        bool ipv6 = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        int fd = LinuxSocket.Create(ipv6 ? LinuxSocket.AF_INET6 : LinuxSocket.AF_INET);
+        if (fd < 0)
+        {
+            throw new IOException($"socket() failed for {endPoint}: {Errno.Describe(-fd)}");
+        }
+        var handle = new SafeFdHandle(fd);
+        try
+        {
+            // As .NET's Socket does on Unix for TCP: rebinding a port with connections in TIME_WAIT is allowed;
+            // two live listeners on one port are still refused.
+            _ = LinuxSocket.SetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_REUSEADDR, 1);
+            if (ipv6)
+            {
+                // Kestrel expects [::] to accept IPv4 too (dual mode), as the Sockets transport sets DualMode for it.
+                _ = LinuxSocket.SetOption(fd, LinuxSocket.IPPROTO_IPV6, LinuxSocket.IPV6_V6ONLY, endPoint.Address.Equals(IPAddress.IPv6Any) ? 0 : 1);
+            }
+            var addr = SockAddr.FromIPEndPoint(endPoint);
+            int result = LinuxSocket.Bind(fd, ref addr);
+            if (result == -Errno.EADDRINUSE)
+            {
+                throw new AddressInUseException($"Address {endPoint} is already in use ({Errno.Describe(Errno.EADDRINUSE)}).");
+            }
+            if (result < 0)
+            {
+                throw new IOException($"bind() to {endPoint} failed: {Errno.Describe(-result)}");
+            }
+            result = LinuxSocket.Listen(fd, options.Backlog);
+            if (result < 0)
+            {
+                throw new IOException($"listen() on {endPoint} failed: {Errno.Describe(-result)}");
+            }
+            var bound = default(SockAddr);
+            result = LinuxSocket.GetSockName(fd, ref bound);
+            var boundEndPoint = result == 0 ? bound.ToIPEndPoint() ?? endPoint : endPoint;
+
+            var listener = new EpollConnectionListener(handle, boundEndPoint, group, releaseGroup, loggerFactory);
+            result = listener._loop.Register(fd, Epoll.EPOLLIN | Epoll.EPOLLET, listener);
+            if (result < 0)
+            {
+                throw new IOException($"epoll_ctl(ADD) of the listener on {endPoint} failed: {Errno.Describe(-result)}");
+            }
+            EpollTransportLog.Listening(listener._logger, boundEndPoint, fd);
+            return listener;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static s => ((ReadinessSignal)s!).Signal(), _acceptable)
+            : default;
+        var backoff = MinBackoff;
+        bool exhaustionLogged = false;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Volatile.Read(ref _unbound) != 0)
+            {
+                return null;
+            }
+
+            _acceptable.Reset();
+            int fd = TryAccept(out var peer);
+            if (fd >= 0)
+            {
+                return CreateConnection(fd, ref peer);
+            }
+
+            int errno = -fd;
+            if (errno == Errno.EAGAIN)
+            {
+                if (!await _acceptable.WaitAsync())
+                {
+                    return null;
+                }
+            }
+            else if (errno == Errno.EBADF || errno == Errno.EINVAL)
+            {
+                // The listen fd was closed by UnbindAsync.
+                return null;
+            }
+            else if (Errno.IsTransientAcceptError(errno))
+            {
+                _group.Metrics.AcceptError();
+                EpollTransportLog.AcceptTransientError(_logger, EndPoint, Errno.Describe(errno));
+            }
+            else if (Errno.IsResourceExhaustion(errno))
+            {
+                _group.Metrics.AcceptError();
+                if (!exhaustionLogged)
+                {
+                    exhaustionLogged = true;
+                    EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)backoff.TotalMilliseconds);
+                }
+                try
+                {
+                    await Task.Delay(backoff, _unbindCts.Token).WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return null; // unbound during the back-off
+                }
+                backoff = backoff * 2 < MaxBackoff ? backoff * 2 : MaxBackoff;
+            }
+            else
+            {
+                // ENOTSOCK, EOPNOTSUPP...: the listener itself is broken; nothing will ever be accepted.
+                EpollTransportLog.AcceptFailed(_logger, EndPoint, Errno.Describe(errno));
+                return null;
+            }
+        }
+    }
+
+    /// <summary>accept4 holding a reference on the listen fd, so a concurrent unbind cannot close it mid-call.</summary>
+    private int TryAccept(out SockAddr peer)
+    {
+        peer = default;
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            return LinuxSocket.Accept(_handle.Fd, ref peer);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -Errno.EBADF;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    private EpollConnection CreateConnection(int fd, ref SockAddr peer)
+    {
+        var options = _group.Options;
+        if (options.NoDelay)
+        {
+            _ = LinuxSocket.SetOption(fd, LinuxSocket.IPPROTO_TCP, LinuxSocket.TCP_NODELAY, 1);
+        }
+        var remote = peer.ToIPEndPoint();
+        // A listener bound to one address knows the local end point without a getsockname per connection.
+        var local = _isWildcard ? null : new IPEndPoint(((IPEndPoint)EndPoint).Address, ((IPEndPoint)EndPoint).Port);
+        var connection = new EpollConnection(new SafeFdHandle(fd), _group.Next(), options, local, remote, _connectionLogger, _group.Metrics);
+        _group.Metrics.ConnectionAccepted();
+        connection.Start();
+        return connection;
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        Unbind();
+        return default;
+    }
+
+    private void Unbind()
+    {
+        if (Interlocked.Exchange(ref _unbound, 1) == 0)
+        {
+            _loop.Unregister(_handle.Fd, this);
+            _acceptable.Close();
+            _unbindCts.Cancel();
+            // Closing the listen fd refuses new connections at once; a concurrent accept4 keeps it open until it returns.
+            _handle.Dispose();
+            EpollTransportLog.Unbound(_logger, EndPoint);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Unbind();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _unbindCts.Dispose();
+            _releaseGroup(_group);
+        }
+        return default;
+    }
+
+    void IEpollHandler.OnEvents(uint events) => _acceptable.Signal();
+
+    void IEpollHandler.OnFault(Exception exception) => _acceptable.Signal();
+
+    void IEpollHandler.OnLoopStopping()
+    {
+        // The group stops only after every listener was disposed; this is a listener someone forgot: stop it.
+        Unbind();
+    }
+}

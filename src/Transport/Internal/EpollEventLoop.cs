@@ -1,0 +1,305 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using KestrelEpollTransport.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace KestrelEpollTransport.Internal;
+
+/// <summary>
+/// One event loop: a named background thread that owns an epoll instance, an eventfd to wake it, a queue of posted
+/// work and a table of registrations. The loop body is <c>epoll_wait</c> → handle every event → run posted work.
+/// The loop is also a <see cref="PipeScheduler"/>: continuations scheduled on it run on its thread.
+/// </summary>
+/// <remarks>
+/// Threading. <see cref="Run"/> and every handler callback run on the loop thread only. <see cref="Schedule"/> and
+/// <see cref="Register"/> may be called from any thread. The eventfd is written only when the loop is (about to be)
+/// blocked in <c>epoll_wait</c>: <see cref="_blocked"/> is set with a full fence before the loop's last look at the
+/// queue, and a poster enqueues before it reads the flag, so either the loop sees the work or the poster sees the
+/// flag; a busy loop costs posters no syscall.
+/// Registrations. <c>epoll_data</c> carries slot + generation (<see cref="IEpollHandler.EpollToken"/>), never a bare fd:
+/// the kernel reuses fd numbers at once, and an event fetched before a close can be handled after it. An event whose
+/// token does not match the handler now in its slot is dropped.
+/// </remarks>
+internal sealed unsafe class EpollEventLoop : PipeScheduler
+{
+    /// <summary>Events taken per epoll_wait. 256 × 12 bytes fits in a few cache lines and is rarely filled.</summary>
+    private const int MaxEvents = 256;
+
+    /// <summary>The epoll_data of the eventfd; no table token can be this (slot ulong.MaxValue's low half is never used).</summary>
+    private const ulong WakeToken = ulong.MaxValue;
+
+    private readonly int _epollFd;
+    private readonly int _eventFd;
+    private readonly Thread _thread;
+    private readonly ILogger _logger;
+    private readonly EpollTransportMetrics _metrics;
+
+    /// <summary>Work posted from any thread; drained only by the loop.</summary>
+    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _queue = new();
+
+    /// <summary>1 while the loop is in, or about to enter, a blocking epoll_wait; a poster that clears it writes the eventfd.</summary>
+    private int _blocked;
+
+    /// <summary>Set once by <see cref="Stop"/>; the loop exits after its current pass.</summary>
+    private volatile bool _stopping;
+
+    /// <summary>Guards the registration table: <see cref="_handlers"/> growth and slot writes, <see cref="_freeSlots"/>, <see cref="_generation"/>.</summary>
+    private readonly Lock _tableLock = new();
+
+    /// <summary>Handler per slot; read lock-free by the loop (array reference and element reads are atomic).</summary>
+    private IEpollHandler?[] _handlers = new IEpollHandler?[64];
+
+    /// <summary>Slots free for reuse.</summary>
+    private readonly Stack<int> _freeSlots = new();
+
+    /// <summary>Slots ever handed out: the next new slot's index.</summary>
+    private int _slotsUsed;
+
+    /// <summary>Incremented per registration; the high half of a token.</summary>
+    private uint _generation;
+
+    /// <summary>Live registrations (connections and listeners) on this loop.</summary>
+    private int _registrationCount;
+
+    public EpollEventLoop(int id, MemoryPool<byte> memoryPool, ILogger logger, EpollTransportMetrics metrics)
+    {
+        Id = id;
+        MemoryPool = memoryPool;
+        _logger = logger;
+        _metrics = metrics;
+        _epollFd = Epoll.Create();
+        if (_epollFd < 0)
+        {
+            throw new IOException($"epoll_create1 failed: {Errno.Describe(-_epollFd)}");
+        }
+        _eventFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (_eventFd < 0)
+        {
+            Libc.Close(_epollFd);
+            throw new IOException($"eventfd failed: {Errno.Describe(-_eventFd)}");
+        }
+        // The eventfd is level-triggered: the loop reads it to zero after each wake-up.
+        int result = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, _eventFd, Epoll.EPOLLIN, WakeToken);
+        Debug.Assert(result == 0, $"epoll_ctl(ADD eventfd) failed: {result}");
+        _thread = new Thread(Run) { IsBackground = true, Name = $"epoll-loop-{id}" };
+    }
+
+    public int Id { get; }
+
+    /// <summary>The pool connections on this loop rent from (pinned blocks, so syscalls use them directly).</summary>
+    public MemoryPool<byte> MemoryPool { get; }
+
+    /// <summary>Live registrations; for tests and metrics.</summary>
+    public int RegistrationCount => Volatile.Read(ref _registrationCount);
+
+    public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Runs <paramref name="action"/> on the loop thread, after the events being handled now.</summary>
+    public override void Schedule(Action<object?> action, object? state)
+    {
+        _queue.Enqueue((action, state));
+        if (Volatile.Read(ref _blocked) == 1 && Interlocked.Exchange(ref _blocked, 0) == 1)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>Reserves a table slot and returns the token a handler must report before <see cref="Register"/>. Any thread.</summary>
+    public ulong ReserveToken()
+    {
+        lock (_tableLock)
+        {
+            if (!_freeSlots.TryPop(out int slot))
+            {
+                slot = _slotsUsed++;
+                if (slot == _handlers.Length)
+                {
+                    var grown = new IEpollHandler?[_handlers.Length * 2];
+                    _handlers.CopyTo(grown, 0);
+                    Volatile.Write(ref _handlers, grown);
+                }
+            }
+            _generation++;
+            _registrationCount++;
+            return ((ulong)_generation << 32) | (uint)slot;
+        }
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="handler"/> in the slot of its token and adds <paramref name="fd"/> to epoll, once for
+    /// the fd's lifetime. Events may reach the handler on the loop thread before this returns. Any thread.
+    /// </summary>
+    /// <returns>0, or <c>-errno</c> from epoll_ctl (the slot is then released).</returns>
+    public int Register(int fd, uint events, IEpollHandler handler)
+    {
+        ulong token = handler.EpollToken;
+        int slot = (int)(uint)token;
+        lock (_tableLock)
+        {
+            Debug.Assert(_handlers[slot] is null, "Registering into a slot that is in use.");
+            Volatile.Write(ref _handlers[slot], handler);
+        }
+        int result = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, fd, events, token);
+        if (result < 0)
+        {
+            ReleaseSlot(slot);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Removes <paramref name="handler"/>'s fd from epoll and frees its slot. Call before the fd is closed. Loop
+    /// thread for connections; a listener may call it from any thread (a late event then finds no handler).
+    /// </summary>
+    public void Unregister(int fd, IEpollHandler handler)
+    {
+        // EPOLL_CTL_DEL before close: an fd whose file is shared (dup, fork) would otherwise stay in the set.
+        _ = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_DEL, fd, 0, 0);
+        ReleaseSlot((int)(uint)handler.EpollToken);
+    }
+
+    private void ReleaseSlot(int slot)
+    {
+        lock (_tableLock)
+        {
+            _handlers[slot] = null;
+            _freeSlots.Push(slot);
+            _registrationCount--;
+        }
+    }
+
+    /// <summary>Asks the loop to stop and waits for its thread to end. Any thread but the loop's own.</summary>
+    public void Stop()
+    {
+        Debug.Assert(!IsLoopThread, "A loop cannot wait for its own thread to end.");
+        _stopping = true;
+        Wake();
+        if (_thread.ThreadState != System.Threading.ThreadState.Unstarted)
+        {
+            _thread.Join();
+        }
+        Libc.Close(_eventFd);
+        Libc.Close(_epollFd);
+    }
+
+    private void Wake()
+    {
+        ulong one = 1;
+        nint result = Libc.Write(_eventFd, &one, sizeof(ulong));
+        // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+        Debug.Assert(result == sizeof(ulong) || result == -Errno.EAGAIN, $"eventfd write failed: {result}");
+        _metrics.LoopWakeup();
+    }
+
+    private void Run()
+    {
+        int eventSize = Epoll.EventSize;
+        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * eventSize));
+        try
+        {
+            EpollTransportLog.LoopStarted(_logger, Id);
+            while (!_stopping)
+            {
+                int timeout = -1;
+                if (!_queue.IsEmpty)
+                {
+                    timeout = 0;
+                }
+                else
+                {
+                    Interlocked.Exchange(ref _blocked, 1);
+                    if (!_queue.IsEmpty)
+                    {
+                        Volatile.Write(ref _blocked, 0);
+                        timeout = 0;
+                    }
+                }
+
+                int count = Epoll.Wait(_epollFd, events, MaxEvents, timeout);
+                Volatile.Write(ref _blocked, 0);
+                if (count < 0)
+                {
+                    // EBADF/EINVAL only happen if our own epoll fd is broken: nothing can be served any more.
+                    Environment.FailFast($"epoll_wait failed on loop {Id}: {Errno.Describe(-count)}");
+                }
+                _metrics.EventsPerWait(count);
+
+                for (int i = 0; i < count; i++)
+                {
+                    Epoll.GetEvent(events, i, out uint flags, out ulong token);
+                    if (token == WakeToken)
+                    {
+                        ulong value;
+                        _ = Libc.Read(_eventFd, &value, sizeof(ulong));
+                        continue;
+                    }
+                    Dispatch(flags, token);
+                }
+
+                RunPostedWork();
+            }
+            StopRegistrations();
+            RunPostedWork();
+            EpollTransportLog.LoopStopped(_logger, Id);
+        }
+        finally
+        {
+            NativeMemory.Free(events);
+        }
+    }
+
+    private void Dispatch(uint flags, ulong token)
+    {
+        var handlers = Volatile.Read(ref _handlers);
+        int slot = (int)(uint)token;
+        var handler = (uint)slot < (uint)handlers.Length ? Volatile.Read(ref handlers[slot]) : null;
+        if (handler is null || handler.EpollToken != token)
+        {
+            // A stale event: its registration was removed (and perhaps the slot reused) after epoll_wait fetched it.
+            return;
+        }
+        try
+        {
+            handler.OnEvents(flags);
+        }
+        catch (Exception ex)
+        {
+            EpollTransportLog.HandlerFault(_logger, Id, ex);
+            handler.OnFault(ex);
+        }
+    }
+
+    private void RunPostedWork()
+    {
+        // Only what was queued before this pass: work that posts more work cannot starve epoll_wait.
+        int count = _queue.Count;
+        while (count-- > 0 && _queue.TryDequeue(out var work))
+        {
+            try
+            {
+                work.Action(work.State);
+            }
+            catch (Exception ex)
+            {
+                // Pipe continuations and our own callbacks catch their errors; reaching here is a bug. Keep serving.
+                EpollTransportLog.PostedWorkFault(_logger, Id, ex);
+            }
+        }
+    }
+
+    private void StopRegistrations()
+    {
+        IEpollHandler?[] handlers;
+        lock (_tableLock)
+        {
+            handlers = (IEpollHandler?[])_handlers.Clone();
+        }
+        foreach (var handler in handlers)
+        {
+            handler?.OnLoopStopping();
+        }
+    }
+}

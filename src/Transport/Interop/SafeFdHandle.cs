@@ -1,0 +1,21 @@
+namespace KestrelEpollTransport.Interop;
+
+/// <summary>
+/// Owns one file descriptor and closes it exactly once, when the handle is disposed and no call holds a
+/// reference (<see cref="SafeHandle.DangerousAddRef"/>) any more, so a number still in use is never closed and reused.
+/// A handle made with <c>ownsHandle: false</c> (an fd handed in by the host) is never closed.
+/// </summary>
+internal sealed class SafeFdHandle : SafeHandle
+{
+    public SafeFdHandle(int fd, bool ownsHandle = true) : base(invalidHandleValue: -1, ownsHandle)
+    {
+        SetHandle(fd);
+    }
+
+    /// <summary>The descriptor number; valid while a reference is held or the handle is not yet disposed.</summary>
+    public int Fd => (int)handle;
+
+    public override bool IsInvalid => (int)handle < 0;
+
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+}

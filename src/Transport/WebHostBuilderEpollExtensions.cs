@@ -1,0 +1,43 @@
+using KestrelEpollTransport;
+using KestrelEpollTransport.Internal;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Plugs the epoll transport into Kestrel.</summary>
+public static class WebHostBuilderEpollExtensions
+{
+    /// <summary>
+    /// Makes Kestrel serve every endpoint the epoll transport can bind (TCP over IPv4 and IPv6) over its own epoll
+    /// event loops instead of the Sockets transport. Linux only: on another OS the host fails to start with a
+    /// <see cref="PlatformNotSupportedException"/>.
+    /// </summary>
+    /// <param name="hostBuilder">The web host builder, e.g. <c>builder.WebHost</c>.</param>
+    /// <returns>The same builder.</returns>
+    public static IWebHostBuilder UseEpollTransport(this IWebHostBuilder hostBuilder) => hostBuilder.UseEpollTransport(static _ => { });
+
+    /// <summary>
+    /// As <see cref="UseEpollTransport(IWebHostBuilder)"/>, with options set in code. The options are validated
+    /// when the host starts; an invalid value fails the start with an <see cref="OptionsValidationException"/>
+    /// naming the option.
+    /// </summary>
+    /// <param name="hostBuilder">The web host builder, e.g. <c>builder.WebHost</c>.</param>
+    /// <param name="configureOptions">Sets the transport's options.</param>
+    /// <returns>The same builder.</returns>
+    public static IWebHostBuilder UseEpollTransport(this IWebHostBuilder hostBuilder, Action<EpollTransportOptions> configureOptions)
+    {
+        ArgumentNullException.ThrowIfNull(hostBuilder);
+        ArgumentNullException.ThrowIfNull(configureOptions);
+        return hostBuilder.ConfigureServices(services =>
+        {
+            services.AddOptions<EpollTransportOptions>().Configure(configureOptions).ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EpollTransportOptions>, EpollTransportOptionsValidator>());
+            // Kestrel asks the factories registered last first; this one serves what CanBind accepts and leaves
+            // the rest (Unix sockets, named pipes, inherited handles) to the Sockets transport registered before it.
+            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+        });
+    }
+}
