@@ -251,7 +251,8 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
         }
     }
 
-    private void Dispatch(uint flags, ulong token)
+    /// <summary>Hands one event to the handler in its slot, unless the token is stale. Loop thread; internal for tests.</summary>
+    internal void Dispatch(uint flags, ulong token)
     {
         var handlers = Volatile.Read(ref _handlers);
         int slot = (int)(uint)token;
