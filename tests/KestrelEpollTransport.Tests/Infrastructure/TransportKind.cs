@@ -1,0 +1,11 @@
+namespace KestrelEpollTransport.Tests.Infrastructure;
+
+/// <summary>The transports every conformance test runs against.</summary>
+public enum TransportKind
+{
+    /// <summary>This project's transport, registered with <c>UseEpollTransport()</c>.</summary>
+    Epoll,
+
+    /// <summary>Kestrel's own Sockets transport, the reference behaviour.</summary>
+    Sockets,
+}
