@@ -1,0 +1,194 @@
+using System.Globalization;
+
+namespace TransportBench.Cli;
+
+/// <summary>What one run of the runner measures and how; parsed once from the command line.</summary>
+internal sealed class BenchOptions
+{
+    /// <summary>Measured time of each load run. Defaults to 10 s (1 s with <c>--quick</c>).</summary>
+    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Load before each measurement, so tiered JIT and pools settle. Defaults to 3 s (0.5 s quick).</summary>
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Length of the separate syscall-counting pass. Defaults to 3 s (1 s quick).</summary>
+    public TimeSpan PerfDuration { get; private set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Rounds; each round runs every server once per scenario (A B C A B C …). Defaults to 3.</summary>
+    public int Rounds { get; private set; } = 3;
+
+    /// <summary>Scenario names, in run order. Defaults to all of them.</summary>
+    public IReadOnlyList<string> Scenarios { get; private set; } = Scenario.AllNames;
+
+    /// <summary>Server names: sockets, sockets-tuned, epoll, floor. Defaults to all four.</summary>
+    public IReadOnlyList<string> Servers { get; private set; } = ["sockets", "sockets-tuned", "epoll", "floor"];
+
+    /// <summary>CPUs for the server and for the load generator, taskset syntax; null picks them (see CoreLayout).</summary>
+    public string? ServerCpus { get; private set; }
+
+    /// <summary>See <see cref="ServerCpus"/>.</summary>
+    public string? LoadCpus { get; private set; }
+
+    /// <summary>DOTNET_PROCESSOR_COUNT for every server, or null to leave the runtime's own view.</summary>
+    public int? ProcessorCount { get; private set; }
+
+    /// <summary>Epoll ThreadCount values for a scaling run; null runs epoll once with its default.</summary>
+    public IReadOnlyList<int>? Threads { get; private set; }
+
+    /// <summary>Fixed offered load of the latency scenario; null means half of sockets' rate on the page.</summary>
+    public int? Rate { get; private set; }
+
+    /// <summary>Idle keep-alive connections to open. Defaults to 10,000 (256 quick).</summary>
+    public int IdleConnections { get; private set; } = 10_000;
+
+    /// <summary>Results folder; null means benchmarks/results/&lt;timestamp&gt;/.</summary>
+    public string? OutputDirectory { get; private set; }
+
+    /// <summary>An already published SampleWeb folder; null builds one.</summary>
+    public string? SampleDirectory { get; private set; }
+
+    /// <summary>Skip the perf pass.</summary>
+    public bool NoPerf { get; private set; }
+
+    /// <summary>A few seconds in all: proves the runner works, measures nothing worth quoting.</summary>
+    public bool Quick { get; private set; }
+
+    public const string Usage = """
+        TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory floor.
+
+        Usage: dotnet run -c Release --project benchmarks/TransportBench -- [options]
+
+          --duration SECONDS        measured time per load run (default 10)
+          --warmup SECONDS          load before each measurement (default 3)
+          --perf-duration SECONDS   syscall-counting pass per measurement (default 3)
+          --rounds N                rounds, servers alternating A B C A B C (default 3)
+          --scenarios LIST          page,plaintext,json,large,latency,idle (default all)
+          --servers LIST            sockets,sockets-tuned,epoll,floor (default all)
+          --cores SERVER/LOAD       CPUs in taskset syntax, e.g. 1/0 or 2-3/0-1 (default: upper half for the
+                                    server, lower half for the load; no pinning on one CPU)
+          --processor-count N       DOTNET_PROCESSOR_COUNT=N for every server
+          --threads LIST            epoll ThreadCount values to compare, e.g. 1,2,4
+          --rate N                  offered req/s of the latency scenario (default: half of sockets on page)
+          --idle-connections N      idle keep-alive connections (default 10000)
+          --out DIR                 results folder (default benchmarks/results/<timestamp>)
+          --sample DIR              use this published SampleWeb instead of building one
+          --no-perf                 skip syscall counting
+          --quick                   a few seconds in all (CI): 1 round, page + latency + idle, tiny loads
+        """;
+
+    /// <summary>Parses the arguments; returns null and writes why to <paramref name="error"/> when they are wrong.</summary>
+    public static BenchOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        var options = new BenchOptions();
+        error = null;
+        // --quick sets defaults first, so explicit flags after it (or before it) still win.
+        if (args.Contains("--quick"))
+        {
+            options.ApplyQuickDefaults();
+        }
+        for (int i = 0; i < args.Count; i++)
+        {
+            string flag = args[i];
+            if (flag is "--quick" or "--no-perf")
+            {
+                options.NoPerf |= flag == "--no-perf";
+                continue;
+            }
+            if (i + 1 >= args.Count)
+            {
+                error = $"{flag} needs a value (see --help).";
+                return null;
+            }
+            string value = args[++i];
+            error = options.Apply(flag, value);
+            if (error is not null)
+            {
+                return null;
+            }
+        }
+        return options;
+    }
+
+    private void ApplyQuickDefaults()
+    {
+        Quick = true;
+        Duration = TimeSpan.FromSeconds(1);
+        Warmup = TimeSpan.FromSeconds(0.5);
+        PerfDuration = TimeSpan.FromSeconds(1);
+        Rounds = 1;
+        IdleConnections = 256;
+        Scenarios = ["page", "latency", "idle"];
+    }
+
+    private string? Apply(string flag, string value)
+    {
+        switch (flag)
+        {
+            case "--duration": return ParseSeconds(value, v => Duration = v);
+            case "--warmup": return ParseSeconds(value, v => Warmup = v);
+            case "--perf-duration": return ParseSeconds(value, v => PerfDuration = v);
+            case "--rounds": return ParsePositive(value, v => Rounds = v);
+            case "--rate": return ParsePositive(value, v => Rate = v);
+            case "--idle-connections": return ParsePositive(value, v => IdleConnections = v);
+            case "--processor-count": return ParsePositive(value, v => ProcessorCount = v);
+            case "--out": OutputDirectory = value; return null;
+            case "--sample":
+                SampleDirectory = Path.GetFullPath(value);
+                return File.Exists(Path.Combine(SampleDirectory, "SampleWeb.dll")) ? null : $"--sample: no SampleWeb.dll in {SampleDirectory}.";
+            case "--scenarios":
+                Scenarios = SplitList(value);
+                var unknown = Scenarios.FirstOrDefault(s => !Scenario.AllNames.Contains(s));
+                return unknown is null ? null : $"Unknown scenario '{unknown}': use {string.Join(", ", Scenario.AllNames)}.";
+            case "--servers":
+                Servers = SplitList(value);
+                var bad = Servers.FirstOrDefault(s => s is not ("sockets" or "sockets-tuned" or "epoll" or "floor"));
+                return bad is null ? null : $"Unknown server '{bad}': use sockets, sockets-tuned, epoll, floor.";
+            case "--threads":
+                var threads = new List<int>();
+                foreach (string item in SplitList(value))
+                {
+                    if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int t) || t < 1)
+                    {
+                        return $"--threads takes positive integers, not '{item}'.";
+                    }
+                    threads.Add(t);
+                }
+                Threads = threads;
+                return null;
+            case "--cores":
+                string[] parts = value.Split('/');
+                if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+                {
+                    return $"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'.";
+                }
+                ServerCpus = parts[0];
+                LoadCpus = parts[1];
+                return null;
+            default:
+                return $"Unknown option '{flag}' (see --help).";
+        }
+    }
+
+    private static List<string> SplitList(string value) =>
+        [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static string? ParseSeconds(string value, Action<TimeSpan> set)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+        {
+            return $"Expected a positive number of seconds, not '{value}'.";
+        }
+        set(TimeSpan.FromSeconds(seconds));
+        return null;
+    }
+
+    private static string? ParsePositive(string value, Action<int> set)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number < 1)
+        {
+            return $"Expected a positive integer, not '{value}'.";
+        }
+        set(number);
+        return null;
+    }
+}

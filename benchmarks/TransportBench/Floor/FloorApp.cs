@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace TransportBench.Floor;
+
+/// <summary>
+/// The SampleWeb app (same builder, same endpoints, same pre-encoded bytes from the linked MagePage.cs, same
+/// handlers) on the in-memory transport. Keep in step with src/SampleWeb/Program.cs.
+/// </summary>
+internal static class FloorApp
+{
+    public static WebApplication Build()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton<InMemoryTransportFactory>();
+        // Last registered wins: Kestrel binds through the in-memory factory, never through Sockets.
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp => sp.GetRequiredService<InMemoryTransportFactory>());
+        // An address Kestrel hands to the factory; nothing listens on it.
+        builder.WebHost.UseUrls("http://127.0.0.1:8080");
+
+        var app = builder.Build();
+        app.MapGet("/", (RequestDelegate)(context => WriteAsync(context, "text/html; charset=utf-8", SampleWeb.MagePage.Html)));
+        app.MapGet("/plaintext", (RequestDelegate)(context => WriteAsync(context, "text/plain", SampleWeb.MagePage.Plaintext)));
+        app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "application/json", SampleWeb.MagePage.Json)));
+        app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", SampleWeb.MagePage.Large)));
+        return app;
+    }
+
+    /// <summary>SampleWeb's handler, verbatim.</summary>
+    private static Task WriteAsync(HttpContext context, string contentType, byte[] body)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = contentType;
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, 0, body.Length);
+    }
+}

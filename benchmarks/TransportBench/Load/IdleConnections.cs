@@ -1,0 +1,151 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using TransportBench.Measure;
+using TransportBench.Native;
+using TransportBench.Servers;
+
+namespace TransportBench.Load;
+
+/// <summary>Server memory held by idle keep-alive connections.</summary>
+/// <param name="Target">Connections asked for.</param>
+/// <param name="Opened">Connections that completed one request and were left open.</param>
+/// <param name="RssBeforeKib">Server VmRSS before opening them (after a warm-up of the accept path).</param>
+/// <param name="RssAfterKib">Server VmRSS with all of them open and idle.</param>
+/// <param name="Note">Why fewer than the target were opened, or null.</param>
+internal sealed record IdleResult(int Target, int Opened, long RssBeforeKib, long RssAfterKib, string? Note)
+{
+    public double BytesPerConnection => Opened > 0 ? (RssAfterKib - RssBeforeKib) * 1024.0 / Opened : 0;
+}
+
+/// <summary>
+/// Opens many keep-alive connections from the runner itself (raw sockets, in batches), one request each, then leaves
+/// them idle and reads the server's RSS. Closing sends RST (linger 0): no TIME_WAIT left to eat the ephemeral ports
+/// the next round needs.
+/// </summary>
+internal static class IdleConnections
+{
+    private const int BatchSize = 500;
+
+    // fds the runner and the server keep for themselves (listeners, pipes, perf, the runtime).
+    private const int FdHeadroom = 256;
+
+    private static readonly byte[] Request = "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray();
+
+    public static async Task<IdleResult> MeasureAsync(ServerProcess server, int target, CancellationToken cancellationToken)
+    {
+        (ulong soft, ulong hard) = ResourceLimits.RaiseOpenFilesLimit();
+        int count = target;
+        string? note = null;
+        int runnerLimit = (int)Math.Min(soft, int.MaxValue) - FdHeadroom;
+        if (count > runnerLimit)
+        {
+            count = runnerLimit;
+            note = $"capped at {count}: the runner's open-files limit is {soft} (hard {hard}); raise `ulimit -Hn` for more";
+        }
+
+        var sockets = new List<Socket>(count);
+        try
+        {
+            // Warm the accept path and the first-connection allocations, which are not per-connection cost.
+            await OpenBatchAsync(server.Port, 64, sockets, cancellationToken);
+            CloseAll(sockets);
+            await Task.Delay(500, cancellationToken);
+            long before = ProcStats.RssKib(server.Pid);
+
+            while (sockets.Count < count)
+            {
+                try
+                {
+                    await OpenBatchAsync(server.Port, Math.Min(BatchSize, count - sockets.Count), sockets, cancellationToken);
+                }
+                catch (SocketException e)
+                {
+                    note = $"stopped at {sockets.Count} of {target}: {e.SocketErrorCode} ({e.Message}); server open files: {ProcStats.OpenFilesLimit(server.Pid)}";
+                    break;
+                }
+            }
+            // Let the server finish whatever follows a response (pool returns, timers) before reading RSS.
+            await Task.Delay(1000, cancellationToken);
+            long after = ProcStats.RssKib(server.Pid);
+            return new IdleResult(target, sockets.Count, before, after, note);
+        }
+        finally
+        {
+            CloseAll(sockets);
+        }
+    }
+
+    private static async Task OpenBatchAsync(int port, int size, List<Socket> into, CancellationToken cancellationToken)
+    {
+        var batch = new Socket[size];
+        for (int i = 0; i < size; i++)
+        {
+            batch[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        }
+        try
+        {
+            await Task.WhenAll(batch.Select(s => RoundTripAsync(s, port, cancellationToken)));
+        }
+        catch
+        {
+            foreach (Socket socket in batch)
+            {
+                socket.Dispose();
+            }
+            throw;
+        }
+        into.AddRange(batch);
+    }
+
+    /// <summary>Connects, sends one request and reads its whole response, bounded at 10 s.</summary>
+    private static async Task RoundTripAsync(Socket socket, int port, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), limit.Token);
+        await socket.SendAsync(Request, SocketFlags.None, limit.Token);
+        var buffer = new byte[1024];
+        int received = 0;
+        while (!IsCompleteResponse(buffer.AsSpan(0, received)))
+        {
+            int read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, limit.Token);
+            if (read == 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+            received += read;
+        }
+    }
+
+    /// <summary>Headers ended and Content-Length bytes of body arrived.</summary>
+    private static bool IsCompleteResponse(ReadOnlySpan<byte> response)
+    {
+        int headerEnd = response.IndexOf("\r\n\r\n"u8);
+        if (headerEnd < 0)
+        {
+            return false;
+        }
+        string headers = Encoding.ASCII.GetString(response[..headerEnd]);
+        const string Key = "Content-Length:";
+        int at = headers.IndexOf(Key, StringComparison.OrdinalIgnoreCase);
+        if (at < 0)
+        {
+            return true;
+        }
+        int end = headers.IndexOf('\r', at);
+        int length = int.Parse(headers.AsSpan(at + Key.Length, (end < 0 ? headers.Length : end) - at - Key.Length).Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
+        return response.Length >= headerEnd + 4 + length;
+    }
+
+    private static void CloseAll(List<Socket> sockets)
+    {
+        foreach (Socket socket in sockets)
+        {
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Dispose();
+        }
+        sockets.Clear();
+    }
+}

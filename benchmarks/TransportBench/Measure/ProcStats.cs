@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace TransportBench.Measure;
+
+/// <summary>
+/// Reads a process's CPU time and memory from /proc. CPU comes in clock ticks (USER_HZ, 100 on Linux: 10 ms), so a
+/// measurement needs about a second of busy CPU for 1 % precision; the runner's default runs are 10 s.
+/// </summary>
+internal static class ProcStats
+{
+    private const double TicksPerSecond = 100;
+
+    /// <summary>utime + stime of every thread the process has or had.</summary>
+    public static TimeSpan CpuTime(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
+
+    /// <summary>utime + stime of one thread.</summary>
+    public static TimeSpan ThreadCpuTime(int pid, int tid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
+
+    /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
+    public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
+
+    /// <summary>Current resident set size (VmRSS) in KiB.</summary>
+    public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
+
+    /// <summary>The "Max open files" soft and hard limits of a process, as text.</summary>
+    public static string OpenFilesLimit(int pid)
+    {
+        string? line = File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        if (line is null)
+        {
+            return "unknown";
+        }
+        string[] parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length >= 2 ? $"soft {parts[0]}, hard {parts[1]}" : "unknown";
+    }
+
+    private static TimeSpan ParseStatCpu(string stat)
+    {
+        // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+        // There, index 0 is field 3 (state); utime and stime are fields 14 and 15.
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
+    private static long StatusKib(int pid, string key)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+        return 0;
+    }
+}

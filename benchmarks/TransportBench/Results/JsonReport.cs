@@ -1,0 +1,25 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TransportBench.Results;
+
+/// <summary>results.json: the whole <see cref="RunReport"/>, every round included, for later analysis.</summary>
+internal static class JsonReport
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static string Write(RunReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, "results.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(report, Options));
+        return path;
+    }
+}

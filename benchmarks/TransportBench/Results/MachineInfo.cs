@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using TransportBench.Cli;
+
+namespace TransportBench.Results;
+
+/// <summary>The machine and settings a run used, named in every report so no figure travels without them.</summary>
+internal sealed record MachineInfo(
+    string Cpu,
+    int CpuCount,
+    long MemoryMib,
+    string Kernel,
+    string Runtime,
+    string Pinning,
+    string Started,
+    string Settings)
+{
+    public static MachineInfo Collect(BenchOptions options, CoreLayout cores)
+    {
+        string cpu = ReadFirst("/proc/cpuinfo", "model name", line => line[(line.IndexOf(':') + 1)..].Trim()) ?? RuntimeInformation.ProcessArchitecture.ToString();
+        long memoryKib = ReadFirst("/proc/meminfo", "MemTotal:", line =>
+            long.Parse(line["MemTotal:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+        string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : RuntimeInformation.OSDescription;
+        string perf = options.NoPerf ? "off" : Format.Inv($"{options.PerfDuration.TotalSeconds:0.#} s");
+        string processorCount = options.ProcessorCount is int n ? n.ToString(CultureInfo.InvariantCulture) : "not set";
+        string quick = options.Quick ? "; --quick (proves the runner works; figures not worth quoting)" : "";
+        string settings = Format.Inv(
+            $"{options.Rounds} round(s) × {options.Duration.TotalSeconds:0.#} s measured after {options.Warmup.TotalSeconds:0.#} s warm-up; syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
+        return new MachineInfo(
+            cpu,
+            Environment.ProcessorCount,
+            memoryKib / 1024,
+            kernel,
+            RuntimeInformation.FrameworkDescription,
+            cores.Description,
+            DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture),
+            settings);
+    }
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{CpuCount} × {Cpu}, {MemoryMib / 1024.0:0} GiB, Linux {Kernel}, {Runtime}; {Pinning}");
+
+    private static T? ReadFirst<T>(string path, string prefix, Func<string, T> parse)
+    {
+        if (!File.Exists(path))
+        {
+            return default;
+        }
+        string? line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? default : parse(line);
+    }
+}

@@ -1,0 +1,48 @@
+using TransportBench.Load;
+using TransportBench.Measure;
+using TransportBench.Servers;
+
+namespace TransportBench.Results;
+
+/// <summary>One server measured once in one scenario: everything the runner observed, for the JSON file.</summary>
+internal sealed class RoundSample
+{
+    public required string Scenario { get; init; }
+
+    public required string Server { get; init; }
+
+    public required int Round { get; init; }
+
+    /// <summary>What the server said at start: transport, ProcessorCount, GC mode.</summary>
+    public ServerIdentity? Identity { get; set; }
+
+    public double? RequestsPerSecond { get; set; }
+
+    public long? Requests { get; set; }
+
+    /// <summary>Server utime+stime during the timed run, divided by its requests (the floor: minus its client thread).</summary>
+    public double? CpuMicrosPerRequest { get; set; }
+
+    /// <summary>Bytes the server's GC heap allocated during the timed run, divided by its requests.</summary>
+    public double? AllocatedBytesPerRequest { get; set; }
+
+    /// <summary>VmHWM at the end of the scenario, KiB.</summary>
+    public long? PeakRssKib { get; set; }
+
+    /// <summary>The floor only: CPU of its in-process client, per request, excluded from <see cref="CpuMicrosPerRequest"/>.</summary>
+    public double? ClientCpuMicrosPerRequest { get; set; }
+
+    public WrkResult? Wrk { get; set; }
+
+    public FixedRateResult? FixedRate { get; set; }
+
+    public IdleResult? Idle { get; set; }
+
+    public SyscallCounts? Syscalls { get; set; }
+
+    /// <summary>Why <see cref="Syscalls"/> is missing, when it is.</summary>
+    public string? SyscallsUnavailable { get; set; }
+
+    /// <summary>Why this measurement failed; the other fields are then partial or empty.</summary>
+    public string? Error { get; set; }
+}

@@ -1,0 +1,142 @@
+using TransportBench.Cli;
+using TransportBench.Floor;
+using TransportBench.Load;
+using TransportBench.Measure;
+using TransportBench.Results;
+using TransportBench.Servers;
+
+namespace TransportBench.Running;
+
+/// <summary>
+/// Measures one server once in one scenario, in a fresh server process (so peak RSS belongs to this scenario):
+/// start → warm-up → timed run with CPU and allocation counters read around it → a separate syscall-counting pass.
+/// </summary>
+internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, Progress progress)
+{
+    /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
+    /// <exception cref="ServerStartException">The server did not start.</exception>
+    public async Task<RoundSample> MeasureAsync(
+        Scenario scenario, ServerSpec spec, int round, double? rate, CancellationToken cancellationToken)
+    {
+        var sample = new RoundSample { Scenario = scenario.Name, Server = spec.Name, Round = round };
+        if (spec.IsFloor)
+        {
+            progress.Phase("in-memory floor: warm-up and timed run", options.Warmup + options.Duration);
+            await FloorLauncher.FillAsync(sample, scenario, spec, options, cores, cancellationToken);
+            return sample;
+        }
+
+        progress.Phase("starting", TimeSpan.FromSeconds(2));
+        using ServerProcess server = await ServerProcess.StartAsync(spec, sampleDirectory, cores, cancellationToken);
+        sample.Identity = server.Identity;
+        try
+        {
+            switch (scenario.Kind)
+            {
+                case ScenarioKind.Throughput:
+                    await MeasureThroughputAsync(sample, server, scenario, cancellationToken);
+                    break;
+                case ScenarioKind.FixedRate:
+                    await MeasureFixedRateAsync(sample, server, scenario, rate ?? throw new InvalidOperationException("No rate."), cancellationToken);
+                    break;
+                case ScenarioKind.Idle:
+                    progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
+                    sample.Idle = await IdleConnections.MeasureAsync(server, options.IdleConnections, cancellationToken);
+                    sample.SyscallsUnavailable = "idle: no requests to divide by";
+                    break;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            sample.Error = e.Message;
+        }
+        if (server.HasExited)
+        {
+            sample.Error ??= $"the server exited during the run. Its last output:\n{server.OutputTail()}";
+        }
+        else
+        {
+            sample.PeakRssKib = ProcStats.PeakRssKib(server.Pid);
+        }
+        return sample;
+    }
+
+    /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
+    public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
+    {
+        using ServerProcess server = await ServerProcess.StartAsync(spec, sampleDirectory, cores, cancellationToken);
+        progress.Phase("probing saturation", options.Warmup + options.Duration);
+        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+        return (await WrkClient.RunAsync(server.BaseUrl, scenario, options.Duration, cores, cancellationToken)).RequestsPerSecond;
+    }
+
+    private async Task MeasureThroughputAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
+    {
+        progress.Phase("warm-up", options.Warmup);
+        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+
+        progress.Phase("timed run", options.Duration);
+        TimeSpan cpu0 = ProcStats.CpuTime(server.Pid);
+        long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        WrkResult wrk = await WrkClient.RunAsync(server.BaseUrl, scenario, options.Duration, cores, cancellationToken);
+        TimeSpan cpu1 = ProcStats.CpuTime(server.Pid);
+        long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+
+        sample.Wrk = wrk;
+        sample.Requests = wrk.Requests;
+        sample.RequestsPerSecond = wrk.RequestsPerSecond;
+        sample.CpuMicrosPerRequest = wrk.Requests > 0 ? (cpu1 - cpu0).TotalMicroseconds / wrk.Requests : null;
+        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, wrk.Requests);
+        if (wrk.Requests == 0 || wrk.Non2xx > 0)
+        {
+            sample.Error = $"wrk: {wrk.Requests} requests, {wrk.Non2xx} non-2xx responses, {wrk.SocketErrors} socket errors, {wrk.Timeouts} timeouts";
+            return;
+        }
+
+        await CountSyscallsAsync(sample, server, async () =>
+            (await WrkClient.RunAsync(server.BaseUrl, scenario, options.PerfDuration, cores, cancellationToken)).Requests,
+            cancellationToken);
+    }
+
+    private async Task MeasureFixedRateAsync(
+        RoundSample sample, ServerProcess server, Scenario scenario, double rate, CancellationToken cancellationToken)
+    {
+        // Warm up at saturation, as the throughput scenarios do, so every server enters the timed run with its JIT
+        // and pools in the same settled state.
+        progress.Phase("warm-up", options.Warmup);
+        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+
+        progress.Phase($"timed run at {rate:N0} req/s", options.Duration);
+        TimeSpan cpu0 = ProcStats.CpuTime(server.Pid);
+        long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        FixedRateResult fixedRate = await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.Duration, cores, cancellationToken);
+        TimeSpan cpu1 = ProcStats.CpuTime(server.Pid);
+        long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+
+        sample.FixedRate = fixedRate;
+        sample.Requests = fixedRate.Requests;
+        sample.RequestsPerSecond = fixedRate.AchievedRate;
+        sample.CpuMicrosPerRequest = (cpu1 - cpu0).TotalMicroseconds / fixedRate.Requests;
+        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, fixedRate.Requests);
+        if (fixedRate.Failed > 0)
+        {
+            sample.Error = $"h2load: {fixedRate.Failed} requests failed";
+            return;
+        }
+
+        await CountSyscallsAsync(sample, server, async () =>
+            (await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.PerfDuration, cores, cancellationToken)).Requests,
+            cancellationToken);
+    }
+
+    private async Task CountSyscallsAsync(RoundSample sample, ServerProcess server, Func<Task<long>> load, CancellationToken cancellationToken)
+    {
+        if (perfUnavailable is not null)
+        {
+            sample.SyscallsUnavailable = perfUnavailable;
+            return;
+        }
+        progress.Phase("counting syscalls (perf)", options.PerfDuration + TimeSpan.FromSeconds(1.5));
+        sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using TransportBench.Cli;
+
+namespace TransportBench.Servers;
+
+/// <summary>What a server says about itself in its start line.</summary>
+/// <param name="Transport">SampleWeb's description of its transport.</param>
+/// <param name="ProcessorCount">Environment.ProcessorCount inside the server.</param>
+/// <param name="Gc">"server" or "workstation".</param>
+internal sealed record ServerIdentity(string Transport, int ProcessorCount, string Gc);
+
+/// <summary>
+/// One SampleWeb process on 127.0.0.1 and a free port, pinned to the server CPUs. Ready when it logs its start line;
+/// a server that exits or stays silent instead fails with its last output lines. Disposing kills it.
+/// </summary>
+internal sealed partial class ServerProcess : IDisposable
+{
+    private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);
+
+    private readonly Process _process;
+
+    // Guarded by itself: written by the process's output callbacks, read for error messages.
+    private readonly Queue<string> _lastLines = new();
+
+    private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>The base URL, e.g. http://127.0.0.1:40123.</summary>
+    public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}");
+
+    public ServerIdentity Identity => _ready.Task.Result;
+
+    /// <summary>Starts the server and waits for its start line.</summary>
+    /// <exception cref="ServerStartException">It exited or did not start in time; the message holds its output.</exception>
+    public static async Task<ServerProcess> StartAsync(
+        ServerSpec spec, string sampleDirectory, CoreLayout cores, CancellationToken cancellationToken)
+    {
+        int port = FreePort();
+        string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
+        var arguments = new List<string>
+        {
+            Path.Combine(sampleDirectory, "SampleWeb.dll"),
+            "--transport", spec.Transport!,
+            "--urls", url,
+            // The allocation counter endpoint the runner reads before and after a measurement.
+            "--SampleWeb:BenchStats=true",
+        };
+        arguments.AddRange(spec.Arguments);
+        (string fileName, List<string> pinned) = CoreLayout.Pin(cores.ServerCpus, DotnetHost.Path, arguments);
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = sampleDirectory,
+        };
+        pinned.ForEach(startInfo.ArgumentList.Add);
+        foreach ((string name, string? value) in spec.Environment)
+        {
+            if (value is null)
+            {
+                startInfo.Environment.Remove(name);
+            }
+            else
+            {
+                startInfo.Environment[name] = value;
+            }
+        }
+
+        var server = new ServerProcess(ChildProcesses.Start(startInfo), port);
+        server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        server._process.EnableRaisingEvents = true;
+        server._process.Exited += (_, _) =>
+        {
+            // Let the output readers reach end of file first, so the tail holds the exception that ended it.
+            server._process.WaitForExit(2000);
+            server._ready.TrySetException(new ServerStartException(
+                $"{spec.Name} exited with code {server.SafeExitCode()} before it was ready. Its last output:\n{server.OutputTail()}"));
+        };
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+
+        try
+        {
+            await server._ready.Task.WaitAsync(StartLimit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            server.Dispose();
+            throw new ServerStartException(
+                $"{spec.Name} did not log its start line within {StartLimit.TotalSeconds} s. Its last output:\n{server.OutputTail()}");
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+        return server;
+    }
+
+    /// <summary>The server's last output lines.</summary>
+    public string OutputTail()
+    {
+        lock (_lastLines)
+        {
+            return string.Join('\n', _lastLines);
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public void Dispose()
+    {
+        ChildProcesses.Kill(_process);
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_lastLines)
+        {
+            _lastLines.Enqueue(line);
+            if (_lastLines.Count > 40)
+            {
+                _lastLines.Dequeue();
+            }
+        }
+        // SampleWeb's start line: "Transport: …; ProcessorCount N; server GC True; listening on …". It is logged once
+        // Kestrel listens (ApplicationStarted), which is what "ready" means here.
+        Match match = StartLine().Match(line);
+        if (match.Success)
+        {
+            _ready.TrySetResult(new ServerIdentity(
+                match.Groups["transport"].Value,
+                int.Parse(match.Groups["cpus"].Value, CultureInfo.InvariantCulture),
+                match.Groups["gc"].Value == "True" ? "server" : "workstation"));
+        }
+    }
+
+    private string SafeExitCode()
+    {
+        try
+        {
+            return _process.ExitCode.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>A free loopback port: bind port 0, read it, release it. Only the runner picks ports here.</summary>
+    private static int FreePort()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+    }
+
+    [GeneratedRegex(@"Transport: (?<transport>.+); ProcessorCount (?<cpus>\d+); server GC (?<gc>True|False)")]
+    private static partial Regex StartLine();
+}
