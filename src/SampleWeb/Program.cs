@@ -44,6 +44,16 @@ app.MapGet("/plaintext", (RequestDelegate)(context => WriteAsync(context, "text/
 app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "application/json", MagePage.Json)));
 app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", MagePage.Large)));
 
+// The benchmark runner (benchmarks/TransportBench) reads the GC's allocation counter before and after a timed run to
+// report bytes allocated per request. Off unless it asks (--SampleWeb:BenchStats=true): by default the sample serves
+// nothing beyond its pages.
+if (app.Configuration.GetValue("SampleWeb:BenchStats", false))
+{
+    app.MapGet("/bench/stats", (RequestDelegate)(context => WriteAsync(context, "application/json",
+        System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"gen0Collections\":{GC.CollectionCount(0)}}}")))));
+}
+
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SampleWeb");
