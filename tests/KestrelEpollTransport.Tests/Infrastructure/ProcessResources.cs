@@ -1,0 +1,88 @@
+namespace KestrelEpollTransport.Tests.Infrastructure;
+
+/// <summary>What a process holds, read from /proc: open file descriptors and thread names.</summary>
+public static class ProcessResources
+{
+    /// <summary>
+    /// The open fds of this process as "fd -> target", leaving out the runtime's mappings of assembly files.
+    /// </summary>
+    /// <remarks>
+    /// The runtime opens each assembly it loads (two fds per .dll) and keeps it open for the life of the process.
+    /// Any code path run for the first time can load one, so counting them would make an fd-leak check depend on
+    /// what ran before it; no transport opens a .dll, so leaving them out hides nothing a transport could leak.
+    /// </remarks>
+    public static IReadOnlyList<string> OpenFds() => OpenFds("self");
+
+    /// <summary>The thread names (comm, cut to 15 characters by Linux) of this process.</summary>
+    public static IReadOnlyList<string> ThreadNames() => ThreadNames("self");
+
+    /// <summary>The thread names (comm, cut to 15 characters by Linux) of process <paramref name="pid"/>.</summary>
+    public static IReadOnlyList<string> ThreadNames(int pid) => ThreadNames(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The names of this process's event-loop threads (epoll-loop-N), sorted.</summary>
+    public static IReadOnlyList<string> EpollLoopThreads() =>
+        ThreadNames().Where(IsEpollLoop).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Whether <paramref name="threadName"/> is one of the epoll transport's loop threads.</summary>
+    public static bool IsEpollLoop(string threadName) => threadName.StartsWith("epoll-loop-", StringComparison.Ordinal);
+
+    /// <summary>
+    /// What differs between two fd snapshots, by kind of target (socket, pipe, anon_inode:[eventpoll], a path),
+    /// for an assertion message.
+    /// </summary>
+    public static string Diff(IReadOnlyList<string> before, IReadOnlyList<string> after)
+    {
+        static Dictionary<string, int> ByKind(IReadOnlyList<string> fds) => fds
+            .Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..])
+            .Select(t => t.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : t.StartsWith("pipe:", StringComparison.Ordinal) ? "pipe" : t)
+            .GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
+        var b = ByKind(before);
+        var a = ByKind(after);
+        var changes = b.Keys.Union(a.Keys)
+            .Select(k => (Kind: k, Delta: a.GetValueOrDefault(k) - b.GetValueOrDefault(k)))
+            .Where(c => c.Delta != 0)
+            .Select(c => $"{c.Kind}: {c.Delta:+0;-0}");
+        return $"{before.Count} fds before, {after.Count} now; {string.Join(", ", changes)}";
+    }
+
+    private static List<string> OpenFds(string pid)
+    {
+        var fds = new List<string>();
+        foreach (string path in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(path).LinkTarget;
+            }
+            catch (IOException)
+            {
+                // Closed between the listing and the read (the listing's own directory fd, for one).
+                continue;
+            }
+            if (target is null || target.EndsWith(".dll", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            fds.Add($"{Path.GetFileName(path)} -> {target}");
+        }
+        return fds;
+    }
+
+    private static List<string> ThreadNames(string pid)
+    {
+        var names = new List<string>();
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                names.Add(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'));
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+        return names;
+    }
+}
