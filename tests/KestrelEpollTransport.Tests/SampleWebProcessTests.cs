@@ -145,10 +145,7 @@ public sealed partial class SampleWebProcessTests(ITestOutputHelper output)
             {
                 return;
             }
-            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync().WithTimeout();
-            }
+            PosixSignal.Send(Process.Id, PosixSignal.SIGTERM);
             try
             {
                 await Process.WaitForExitAsync().WithTimeout();
