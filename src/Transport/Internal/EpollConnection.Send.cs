@@ -14,10 +14,23 @@ internal sealed partial class EpollConnection
     /// <summary>Pins for a multi-segment writev; created on the first one (most responses are one segment).</summary>
     private MemoryHandle[]? _pins;
 
+    /// <summary>Wakes a send deferred behind a pipelined batch (see <see cref="ShouldDefer"/>); closed with the connection.</summary>
+    private readonly ReadinessSignal _sendDeferral = new(runContinuationsAsynchronously: false);
+
+    /// <summary>Queues the deferred send's wake-up on the thread pool without allocating; created on first use.</summary>
+    private DeferredSendWorkItem? _deferredSendWorkItem;
+
+    /// <summary>
+    /// Below this many buffered bytes a send may be deferred. Kept under the output's resume mark, so a deferred send
+    /// never leaves Kestrel's flush waiting on it.
+    /// </summary>
+    private readonly long _deferLimit;
+
     private async Task ProcessSendsAsync()
     {
         Exception? unexpectedError = null;
         var reader = _output.Reader;
+        bool deferred = false;
         try
         {
             while (true)
@@ -28,6 +41,18 @@ internal sealed partial class EpollConnection
                     break; // Abort or close.
                 }
                 var buffer = result.Buffer;
+                if (!deferred && !result.IsCompleted && ShouldDefer(buffer.Length))
+                {
+                    // Keep it all (examined nothing): the next read returns it at once, with whatever came meanwhile.
+                    reader.AdvanceTo(buffer.Start);
+                    deferred = true;
+                    if (!await DeferAsync())
+                    {
+                        break; // Closed while deferred.
+                    }
+                    continue;
+                }
+                deferred = false;
                 var end = buffer.End;
                 bool closed = false;
                 while (!buffer.IsEmpty)
@@ -81,6 +106,38 @@ internal sealed partial class EpollConnection
             _loop.Schedule(static state => ((EpollConnection)state!).Close(), this);
             CompletionStep();
         }
+    }
+
+    /// <summary>
+    /// Whether to hold this flush back: Kestrel left pipelined requests unparsed, so more responses follow at once, and
+    /// Sockets' lesson applies (with inline scheduling it sends once per response and loses half its pipelined
+    /// throughput). The hold lasts until the work running now yields, never longer: see <see cref="DeferAsync"/>.
+    /// </summary>
+    private bool ShouldDefer(long buffered) => _inputReader.HasUnconsumedInput && buffered < _deferLimit;
+
+    /// <summary>
+    /// Resumes the send after the current work: on the loop, after the events being handled (with inline scheduling
+    /// Kestrel answers the whole pipelined batch inside our read); elsewhere, as a thread-pool item queued behind
+    /// Kestrel's own processing. False when the connection closed meanwhile.
+    /// </summary>
+    private ValueTask<bool> DeferAsync()
+    {
+        _sendDeferral.Reset();
+        var wait = _sendDeferral.WaitAsync();
+        if (_loop.IsLoopThread)
+        {
+            _loop.Schedule(static state => ((EpollConnection)state!)._sendDeferral.Signal(), this);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_deferredSendWorkItem ??= new DeferredSendWorkItem(_sendDeferral), preferLocal: true);
+        }
+        return wait;
+    }
+
+    private sealed class DeferredSendWorkItem(ReadinessSignal signal) : IThreadPoolWorkItem
+    {
+        public void Execute() => signal.Signal();
     }
 
     /// <summary>One writev of up to <see cref="Libc.MaxIOVectors"/> segments; the bytes written or <c>-errno</c>.</summary>

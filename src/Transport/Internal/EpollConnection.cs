@@ -52,6 +52,9 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
     /// <summary>Kestrel → socket. Writer: Kestrel. Reader: the send loop, scheduled inline on the flushing thread.</summary>
     private readonly Pipe _output;
 
+    /// <summary>The input's reader as handed to Kestrel; tells the send path whether pipelined requests wait.</summary>
+    private readonly InputPipeReader _inputReader;
+
     /// <summary>Writable edges; the send loop waits on it after EAGAIN and resumes inline on the loop thread.</summary>
     private readonly ReadinessSignal _writable = new(runContinuationsAsynchronously: false);
 
@@ -103,7 +106,9 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         long maxWrite = options.MaxWriteBufferSize ?? 0;
         _input = new Pipe(new PipeOptions(pool, applicationScheduler, _loop, maxRead, maxRead / 2, segmentSize, useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, applicationScheduler, maxWrite, maxWrite / 2, segmentSize, useSynchronizationContext: false));
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _deferLimit = maxWrite > 0 ? maxWrite / 2 : 64 * 1024;
+        _inputReader = new InputPipeReader(_input.Reader);
+        Transport = new DuplexPipe(_inputReader, _output.Writer);
         _onFlushCompleted = OnFlushCompleted;
         InitializeFeatures();
     }
@@ -188,6 +193,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
             _loop.Unregister(_fd, this);
         }
         _writable.Close();
+        _sendDeferral.Close();
         // The fd closes now, or when a send on another thread releases its reference.
         _handle.Dispose();
         _metrics.ConnectionClosed();
