@@ -1,0 +1,1 @@
+Console.WriteLine("Stress: under construction");
