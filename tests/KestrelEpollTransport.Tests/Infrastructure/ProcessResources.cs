@@ -3,6 +3,8 @@ namespace KestrelEpollTransport.Tests.Infrastructure;
 /// <summary>What a process holds, read from /proc: open file descriptors and thread names.</summary>
 public static class ProcessResources
 {
+    private static readonly string[] TcpTables = ["/proc/net/tcp", "/proc/net/tcp6"];
+
     /// <summary>
     /// The open fds of this process as "fd -> target", leaving out the runtime's mappings of assembly files.
     /// </summary>
@@ -25,6 +27,62 @@ public static class ProcessResources
 
     /// <summary>Whether <paramref name="threadName"/> is one of the epoll transport's loop threads.</summary>
     public static bool IsEpollLoop(string threadName) => threadName.StartsWith("epoll-loop-", StringComparison.Ordinal);
+
+    /// <summary>
+    /// How many of this process's TCP sockets (IPv4 or IPv6) are connections rather than listeners: clients, and
+    /// the server side of connections accepted by a transport; not connections to another process's listener.
+    /// </summary>
+    /// <remarks>
+    /// A server closes its side of a connection after the client has gone, so an fd count taken right after the
+    /// clients closed may still include some; waiting for this to reach 0 is how a test knows the server is done.
+    /// </remarks>
+    public static int TcpConnections() => TcpConnectionList().Count;
+
+    /// <summary>This process's TCP connections as "local -> remote state", for an assertion message.</summary>
+    public static string DescribeTcpConnections() => string.Join(", ", TcpConnectionList());
+
+    private static List<string> TcpConnectionList()
+    {
+        var ourInodes = OpenFds("self")
+            .Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..])
+            .Where(t => t.StartsWith("socket:[", StringComparison.Ordinal))
+            .Select(t => t["socket:[".Length..^1])
+            .ToHashSet(StringComparer.Ordinal);
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+        var sockets = TcpTables
+            .SelectMany(table => File.ReadLines(table).Skip(1))
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToList();
+        const string Listen = "0A";
+        // Ports other processes listen on: a connection of ours to one of them is not a test's (the test
+        // runner's own channel to this test host is one), and it lives as long as the process.
+        var otherProcessesListeners = sockets
+            .Where(f => f[3] == Listen && !ourInodes.Contains(f[9]))
+            .Select(f => Port(f[1]))
+            .ToHashSet();
+        return sockets
+            .Where(f => f[3] != Listen && ourInodes.Contains(f[9]) && !otherProcessesListeners.Contains(Port(f[2])))
+            .Select(f => $"port {Port(f[1])} -> port {Port(f[2])} state {TcpState(f[3])}")
+            .ToList();
+    }
+
+    private static int Port(string hexAddress) =>
+        int.Parse(hexAddress[(hexAddress.LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string TcpState(string hex) => hex switch
+    {
+        "01" => "ESTABLISHED",
+        "02" => "SYN_SENT",
+        "03" => "SYN_RECV",
+        "04" => "FIN_WAIT1",
+        "05" => "FIN_WAIT2",
+        "06" => "TIME_WAIT",
+        "07" => "CLOSE",
+        "08" => "CLOSE_WAIT",
+        "09" => "LAST_ACK",
+        "0B" => "CLOSING",
+        _ => hex,
+    };
 
     /// <summary>
     /// What differs between two fd snapshots, by kind of target (socket, pipe, anon_inode:[eventpoll], a path),

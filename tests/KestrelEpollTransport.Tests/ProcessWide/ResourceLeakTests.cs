@@ -16,18 +16,24 @@ public abstract class ResourceLeakTests(TransportKind transport, ITestOutputHelp
         {
             await ChurnAsync(warmUp, 40);
         }
+        await QuiesceAsync();
+        // A stopped epoll host's loops close their epoll and eventfd fds as they end.
+        await Eventually.AssertAsync(() => ProcessResources.EpollLoopThreads().Count == 0,
+            () => $"loops of the warm-up host still running: {string.Join(", ", ProcessResources.EpollLoopThreads())}");
         var beforeHost = ProcessResources.OpenFds();
 
         var host = await TestHost.StartAsync(transport, TestApp.MapStandardRoutes, output);
         try
         {
             await ChurnAsync(host, 8);
+            await QuiesceAsync();
             var running = ProcessResources.OpenFds();
 
             await ChurnAsync(host, 1000).WithTimeout(Timeouts.Bulk);
 
             await Eventually.AssertAsync(() => ProcessResources.OpenFds().Count == running.Count,
-                () => "fds after 1,000 connections closed: " + ProcessResources.Diff(running, ProcessResources.OpenFds()));
+                () => "fds after 1,000 connections closed: " + ProcessResources.Diff(running, ProcessResources.OpenFds()) +
+                    $"; TCP connections still open: {ProcessResources.TcpConnections()}");
             await Eventually.AssertAsync(() => host.MemoryPool.Outstanding == 0,
                 () => "pool blocks after 1,000 connections closed: " + host.MemoryPool.Describe());
             Assert.True(host.MemoryPool.Rented > 1000, "The pool was not used: " + host.MemoryPool.Describe());
@@ -44,6 +50,14 @@ public abstract class ResourceLeakTests(TransportKind transport, ITestOutputHelp
         Assert.Equal(0, host.MemoryPool.Outstanding);
         Assert.Equal(host.MemoryPool.PoolsCreated, host.MemoryPool.PoolsDisposed);
     }
+
+    /// <summary>
+    /// Waits until no TCP connection is left in the process (the server closes its side a little after the
+    /// client), so an fd snapshot is a quiet one.
+    /// </summary>
+    private static Task QuiesceAsync() => Eventually.AssertAsync(
+        () => ProcessResources.TcpConnections() == 0,
+        () => $"TCP connections still open: {ProcessResources.DescribeTcpConnections()}");
 
     /// <summary>
     /// Opens and closes <paramref name="count"/> connections, 50 at a time, ending them four ways in turn: the
