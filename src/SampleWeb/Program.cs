@@ -20,12 +20,8 @@ var transport = ParseTransport(builder.Configuration["Transport"]);
 switch (transport)
 {
     case TransportChoice.Epoll:
-        builder.WebHost.UseEpollTransport(options =>
-        {
-            var section = builder.Configuration.GetSection("Kestrel:EpollTransport");
-            options.ThreadCount = section.GetValue("ThreadCount", options.ThreadCount);
-            options.UnsafePreferInlineScheduling = section.GetValue("UnsafePreferInlineScheduling", options.UnsafePreferInlineScheduling);
-        });
+        // Options come from the configuration section Kestrel:EpollTransport, e.g. --Kestrel:EpollTransport:ThreadCount=2.
+        builder.WebHost.UseEpollTransport();
         break;
     case TransportChoice.SocketsTuned:
         // The TechEmpower pairing: inline scheduling here, plus DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 in the

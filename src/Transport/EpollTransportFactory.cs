@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
     private readonly EpollTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly IMemoryPoolFactory<byte> _memoryPoolFactory;
+    private readonly EpollTransportMetrics _metrics;
 
     /// <summary>Guards <see cref="_group"/> and <see cref="_groupUsers"/>.</summary>
     private readonly Lock _groupLock = new();
@@ -33,8 +36,9 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
     /// <param name="options">The transport options (validated on access).</param>
     /// <param name="loggerFactory">Where the transport logs.</param>
     /// <param name="memoryPoolFactory">Kestrel's memory pool factory; each loop gets a pool of its own.</param>
+    /// <param name="meterFactory">The host's meter factory, for the <c>KestrelEpollTransport</c> meter; optional.</param>
     /// <exception cref="PlatformNotSupportedException">The OS is not Linux.</exception>
-    public EpollTransportFactory(IOptions<EpollTransportOptions> options, ILoggerFactory loggerFactory, IMemoryPoolFactory<byte> memoryPoolFactory)
+    public EpollTransportFactory(IOptions<EpollTransportOptions> options, ILoggerFactory loggerFactory, IMemoryPoolFactory<byte> memoryPoolFactory, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -48,22 +52,35 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
         _options = options.Value;
         _loggerFactory = loggerFactory;
         _memoryPoolFactory = memoryPoolFactory;
+        _metrics = new EpollTransportMetrics(meterFactory, () => Volatile.Read(ref _group)?.RegistrationCount ?? 0);
     }
 
-    /// <summary>True for the endpoints this transport serves: <see cref="IPEndPoint"/> (IPv4, IPv6, dual-mode).</summary>
+    /// <summary>
+    /// True for the endpoints this transport serves: <see cref="IPEndPoint"/> (IPv4, IPv6, dual-mode),
+    /// <see cref="UnixDomainSocketEndPoint"/>, and <see cref="FileHandleEndPoint"/> (a listening socket handed in by the
+    /// host, e.g. systemd socket activation) unless it is marked as a pipe.
+    /// </summary>
     /// <param name="endpoint">The endpoint Kestrel wants bound.</param>
     /// <returns>Whether <see cref="BindAsync"/> can bind it.</returns>
-    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+    public bool CanBind(EndPoint endpoint) => endpoint switch
+    {
+        IPEndPoint => true,
+        UnixDomainSocketEndPoint => true,
+        FileHandleEndPoint handle => handle.FileHandleType != FileHandleType.Pipe,
+        _ => false,
+    };
 
     /// <summary>Binds a listening socket to <paramref name="endpoint"/> and starts watching it.</summary>
-    /// <param name="endpoint">Where to listen; port 0 picks a free port, reported back by the listener's <c>EndPoint</c>.</param>
+    /// <param name="endpoint">Where to listen; port 0 picks a free port, reported back by the listener's <c>EndPoint</c>.
+    /// A Unix socket path must not exist yet (we never delete a file we did not create); the file we create is removed
+    /// on dispose. An inherited fd (<see cref="FileHandleEndPoint"/>) is never closed by us.</param>
     /// <param name="cancellationToken">Unused: binding does not wait.</param>
     /// <returns>The listener.</returns>
     /// <exception cref="AddressInUseException">The address is in use.</exception>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint is not IPEndPoint ipEndPoint)
+        if (!CanBind(endpoint))
         {
             throw new NotSupportedException($"The epoll transport cannot bind {endpoint.GetType().Name} '{endpoint}'.");
         }
@@ -71,7 +88,7 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
         var group = AcquireGroup();
         try
         {
-            var listener = EpollConnectionListener.Bind(ipEndPoint, _options, group, ReleaseGroup, _loggerFactory);
+            var listener = EpollConnectionListener.Bind(endpoint, _options, group, ReleaseGroup, _loggerFactory);
             return new ValueTask<IConnectionListener>(listener);
         }
         catch
@@ -85,7 +102,7 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
     {
         lock (_groupLock)
         {
-            _group ??= new EpollEventLoopGroup(_options, _memoryPoolFactory, _loggerFactory);
+            _group ??= new EpollEventLoopGroup(_options, _memoryPoolFactory, _loggerFactory, _metrics);
             _groupUsers++;
             return _group;
         }

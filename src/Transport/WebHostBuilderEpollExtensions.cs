@@ -13,14 +13,16 @@ public static class WebHostBuilderEpollExtensions
     /// <summary>
     /// Makes Kestrel serve every endpoint the epoll transport can bind (TCP over IPv4 and IPv6) over its own epoll
     /// event loops instead of the Sockets transport. Linux only: on another OS the host fails to start with a
-    /// <see cref="PlatformNotSupportedException"/>.
+    /// <see cref="PlatformNotSupportedException"/>. Options are read from the configuration section
+    /// <c>Kestrel:EpollTransport</c> (e.g. <c>"Kestrel": { "EpollTransport": { "ThreadCount": 4 } }</c>).
     /// </summary>
     /// <param name="hostBuilder">The web host builder, e.g. <c>builder.WebHost</c>.</param>
     /// <returns>The same builder.</returns>
     public static IWebHostBuilder UseEpollTransport(this IWebHostBuilder hostBuilder) => hostBuilder.UseEpollTransport(static _ => { });
 
     /// <summary>
-    /// As <see cref="UseEpollTransport(IWebHostBuilder)"/>, with options set in code. The options are validated
+    /// As <see cref="UseEpollTransport(IWebHostBuilder)"/>, with options set in code (applied after the configuration
+    /// section <c>Kestrel:EpollTransport</c>, so code wins). The options are validated
     /// when the host starts; an invalid value fails the start with an <see cref="OptionsValidationException"/>
     /// naming the option.
     /// </summary>
@@ -33,6 +35,8 @@ public static class WebHostBuilderEpollExtensions
         ArgumentNullException.ThrowIfNull(configureOptions);
         return hostBuilder.ConfigureServices(services =>
         {
+            // Configuration first (section Kestrel:EpollTransport), then code: what code sets wins.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<EpollTransportOptions>, EpollTransportOptionsSetup>());
             services.AddOptions<EpollTransportOptions>().Configure(configureOptions).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EpollTransportOptions>, EpollTransportOptionsValidator>());
             // Kestrel asks the factories registered last first; this one serves what CanBind accepts and leaves

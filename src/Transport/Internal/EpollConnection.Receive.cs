@@ -60,6 +60,7 @@ internal sealed partial class EpollConnection
             if (read > 0)
             {
                 writer.Advance((int)read);
+                _metrics.BytesRead(read);
                 // A short read drained the socket: edge-triggered epoll reports the next data as a new edge, so no
                 // read to see EAGAIN is spent. Unless the peer closed: then read on to the 0 that says so.
                 bool drained = read < memory.Length && !_readToEnd;

@@ -158,7 +158,7 @@ internal sealed partial class EpollConnection
                 fixed (byte* p = span)
                 {
                     var vector = new Libc.IOVector { Base = p, Count = (nuint)span.Length };
-                    return Libc.WriteV(_fd, &vector, 1);
+                    return Written(Libc.WriteV(_fd, &vector, 1), 1);
                 }
             }
             return WriteVMultiple(buffer);
@@ -192,7 +192,7 @@ internal sealed partial class EpollConnection
                     break;
                 }
             }
-            return Libc.WriteV(_fd, vectors, count);
+            return Written(Libc.WriteV(_fd, vectors, count), count);
         }
         finally
         {
@@ -201,6 +201,15 @@ internal sealed partial class EpollConnection
                 _pins[i].Dispose();
             }
         }
+    }
+
+    private nint Written(nint result, int iovecs)
+    {
+        if (result > 0)
+        {
+            _metrics.BytesWritten(result, iovecs);
+        }
+        return result;
     }
 
     private Exception CreateSendError(int errno)

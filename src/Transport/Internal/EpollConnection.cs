@@ -87,7 +87,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
 
     private readonly CancellationTokenSource _connectionClosedTokenSource = new();
 
-    public EpollConnection(SafeFdHandle handle, EpollEventLoop loop, EpollTransportOptions options, IPEndPoint? localEndPoint, IPEndPoint? remoteEndPoint, ILogger logger, EpollTransportMetrics metrics)
+    public EpollConnection(SafeFdHandle handle, EpollEventLoop loop, EpollTransportOptions options, EndPoint? localEndPoint, EndPoint? remoteEndPoint, ILogger logger, EpollTransportMetrics metrics)
     {
         _handle = handle;
         _fd = handle.Fd;

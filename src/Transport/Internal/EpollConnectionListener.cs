@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -22,13 +23,15 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
 
+    private readonly ListenSocket _socket;
     private readonly SafeFdHandle _handle;
     private readonly EpollEventLoop _loop;
     private readonly EpollEventLoopGroup _group;
     private readonly Action<EpollEventLoopGroup> _releaseGroup;
     private readonly ILogger _logger;
     private readonly ILogger _connectionLogger;
-    private readonly bool _isWildcard;
+    /// <summary>The local end point every connection shares, or null when each must ask (wildcard, inherited fd).</summary>
+    private readonly EndPoint? _fixedLocalEndPoint;
 
     /// <summary>Edges of the listen fd, from the loop; the accept thread waits on it. Resumes on the thread pool.</summary>
     private readonly ReadinessSignal _acceptable = new(runContinuationsAsynchronously: true);
@@ -42,16 +45,23 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>0 until <see cref="DisposeAsync"/>; then 1. Interlocked.</summary>
     private int _disposed;
 
-    private EpollConnectionListener(SafeFdHandle handle, IPEndPoint endPoint, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    private EpollConnectionListener(ListenSocket socket, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
     {
-        _handle = handle;
-        EndPoint = endPoint;
+        _socket = socket;
+        _handle = socket.Handle;
+        EndPoint = socket.EndPoint;
         _group = group;
         _releaseGroup = releaseGroup;
         _loop = group.Next();
         _logger = loggerFactory.CreateLogger("KestrelEpollTransport.Listener");
         _connectionLogger = loggerFactory.CreateLogger("KestrelEpollTransport.Connection");
-        _isWildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
+        // Connections of a listener bound to one address share its local end point; others ask getsockname.
+        _fixedLocalEndPoint = socket.EndPoint switch
+        {
+            IPEndPoint ip when socket.UnixPath is null && !ip.Address.Equals(IPAddress.Any) && !ip.Address.Equals(IPAddress.IPv6Any) => ip,
+            UnixDomainSocketEndPoint unix => unix,
+            _ => null,
+        };
         EpollToken = _loop.ReserveToken();
     }
 
@@ -59,60 +69,26 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
 
     public ulong EpollToken { get; }
 
-    /// <summary>
-    /// Creates, binds and listens on a non-blocking socket for <paramref name="endPoint"/>, and registers it.
-    /// </summary>
-    /// <exception cref="AddressInUseException">EADDRINUSE.</exception>
-    public static EpollConnectionListener Bind(IPEndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    /// <summary>Opens a listening socket for <paramref name="endPoint"/> and registers it with a loop.</summary>
+    /// <exception cref="AddressInUseException">The address (or Unix socket path) is in use.</exception>
+    public static EpollConnectionListener Bind(EndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
     {
-        bool ipv6 = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
-        int fd = LinuxSocket.Create(ipv6 ? LinuxSocket.AF_INET6 : LinuxSocket.AF_INET);
-        if (fd < 0)
-        {
-            throw new IOException($"socket() failed for {endPoint}: {Errno.Describe(-fd)}");
-        }
-        var handle = new SafeFdHandle(fd);
+        var socket = ListenSocket.Open(endPoint, options.Backlog);
         try
         {
-            // As .NET's Socket does on Unix for TCP: rebinding a port with connections in TIME_WAIT is allowed;
-            // two live listeners on one port are still refused.
-            _ = LinuxSocket.SetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_REUSEADDR, 1);
-            if (ipv6)
-            {
-                // Kestrel expects [::] to accept IPv4 too (dual mode), as the Sockets transport sets DualMode for it.
-                _ = LinuxSocket.SetOption(fd, LinuxSocket.IPPROTO_IPV6, LinuxSocket.IPV6_V6ONLY, endPoint.Address.Equals(IPAddress.IPv6Any) ? 0 : 1);
-            }
-            var addr = SockAddr.FromIPEndPoint(endPoint);
-            int result = LinuxSocket.Bind(fd, ref addr);
-            if (result == -Errno.EADDRINUSE)
-            {
-                throw new AddressInUseException($"Address {endPoint} is already in use ({Errno.Describe(Errno.EADDRINUSE)}).");
-            }
-            if (result < 0)
-            {
-                throw new IOException($"bind() to {endPoint} failed: {Errno.Describe(-result)}");
-            }
-            result = LinuxSocket.Listen(fd, options.Backlog);
-            if (result < 0)
-            {
-                throw new IOException($"listen() on {endPoint} failed: {Errno.Describe(-result)}");
-            }
-            var bound = default(SockAddr);
-            result = LinuxSocket.GetSockName(fd, ref bound);
-            var boundEndPoint = result == 0 ? bound.ToIPEndPoint() ?? endPoint : endPoint;
-
-            var listener = new EpollConnectionListener(handle, boundEndPoint, group, releaseGroup, loggerFactory);
-            result = listener._loop.Register(fd, Epoll.EPOLLIN | Epoll.EPOLLET, listener);
+            var listener = new EpollConnectionListener(socket, group, releaseGroup, loggerFactory);
+            int result = listener._loop.Register(socket.Handle.Fd, Epoll.EPOLLIN | Epoll.EPOLLET, listener);
             if (result < 0)
             {
                 throw new IOException($"epoll_ctl(ADD) of the listener on {endPoint} failed: {Errno.Describe(-result)}");
             }
-            EpollTransportLog.Listening(listener._logger, boundEndPoint, fd);
+            EpollTransportLog.Listening(listener._logger, socket.EndPoint, socket.Handle.Fd);
             return listener;
         }
         catch
         {
-            handle.Dispose();
+            socket.RemoveSocketFile();
+            socket.Handle.Dispose();
             throw;
         }
     }
@@ -154,12 +130,12 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             }
             else if (Errno.IsTransientAcceptError(errno))
             {
-                _group.Metrics.AcceptError();
+                _group.Metrics.AcceptError(Errno.Name(errno));
                 EpollTransportLog.AcceptTransientError(_logger, EndPoint, Errno.Describe(errno));
             }
             else if (Errno.IsResourceExhaustion(errno))
             {
-                _group.Metrics.AcceptError();
+                _group.Metrics.AcceptError(Errno.Name(errno));
                 if (!exhaustionLogged)
                 {
                     exhaustionLogged = true;
@@ -210,13 +186,17 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     private EpollConnection CreateConnection(int fd, ref SockAddr peer)
     {
         var options = _group.Options;
-        if (options.NoDelay)
+        if (options.NoDelay && _socket.IsTcp)
         {
             _ = LinuxSocket.SetOption(fd, LinuxSocket.IPPROTO_TCP, LinuxSocket.TCP_NODELAY, 1);
         }
-        var remote = peer.ToIPEndPoint();
-        // A listener bound to one address knows the local end point without a getsockname per connection.
-        var local = _isWildcard ? null : new IPEndPoint(((IPEndPoint)EndPoint).Address, ((IPEndPoint)EndPoint).Port);
+        EndPoint? remote = _socket.IsTcp ? peer.ToIPEndPoint() : null;
+        // A copy per connection: IPEndPoint is mutable, and a connection's end point must not change under another.
+        EndPoint? local = _fixedLocalEndPoint switch
+        {
+            IPEndPoint ip => new IPEndPoint(ip.Address, ip.Port),
+            var other => other,
+        };
         var connection = new EpollConnection(new SafeFdHandle(fd), _group.Next(), options, local, remote, _connectionLogger, _group.Metrics);
         _group.Metrics.ConnectionAccepted();
         connection.Start();
@@ -237,7 +217,9 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             _acceptable.Close();
             _unbindCts.Cancel();
             // Closing the listen fd refuses new connections at once; a concurrent accept4 keeps it open until it returns.
+            // An inherited fd is not ours: the handle leaves it open (connections then wait in its backlog).
             _handle.Dispose();
+            _socket.RemoveSocketFile();
             EpollTransportLog.Unbound(_logger, EndPoint);
         }
     }

@@ -14,11 +14,11 @@ internal sealed class EpollEventLoopGroup : IDisposable
     /// <summary>Round-robin cursor; incremented by whichever thread accepts.</summary>
     private uint _next;
 
-    public EpollEventLoopGroup(EpollTransportOptions options, IMemoryPoolFactory<byte> memoryPoolFactory, ILoggerFactory loggerFactory)
+    public EpollEventLoopGroup(EpollTransportOptions options, IMemoryPoolFactory<byte> memoryPoolFactory, ILoggerFactory loggerFactory, EpollTransportMetrics metrics)
     {
         Options = options;
         LoggerFactory = loggerFactory;
-        Metrics = new EpollTransportMetrics();
+        Metrics = metrics;
         var logger = loggerFactory.CreateLogger("KestrelEpollTransport.EventLoop");
         _loops = new EpollEventLoop[options.ThreadCount];
         try
@@ -64,6 +64,8 @@ internal sealed class EpollEventLoopGroup : IDisposable
             loop.Stop();
             loop.MemoryPool.Dispose();
         }
-        Metrics.Dispose();
     }
+
+    /// <summary>Registrations over all loops (connections and listeners).</summary>
+    public int RegistrationCount => _loops.Sum(static loop => loop.RegistrationCount);
 }

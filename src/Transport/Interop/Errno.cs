@@ -50,6 +50,21 @@ internal static class Errno
     /// <summary>accept4 errors that mean a resource ran out (fds, buffers, memory): back off, then retry.</summary>
     public static bool IsResourceExhaustion(int errno) => errno is EMFILE or ENFILE or ENOBUFS or ENOMEM;
 
+    /// <summary>The symbolic name of the errno values accept4 reports, for metric tags; others as a number.</summary>
+    public static string Name(int errno) => errno switch
+    {
+        EMFILE => "EMFILE",
+        ENFILE => "ENFILE",
+        ENOBUFS => "ENOBUFS",
+        ENOMEM => "ENOMEM",
+        ECONNABORTED => "ECONNABORTED",
+        EPROTO => "EPROTO",
+        EPERM => "EPERM",
+        EINTR => "EINTR",
+        ETIMEDOUT => "ETIMEDOUT",
+        _ => errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
     /// <summary>The text of an errno, as strerror(3) gives it, for messages.</summary>
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }

@@ -23,6 +23,10 @@ internal static unsafe partial class Libc
     /// <summary>The most iovecs one writev may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many.</summary>
     public const int MaxIOVectors = 64;
 
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+    public const int O_NONBLOCK = 0x800;
+
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
 
@@ -40,6 +44,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "writev", SetLastError = true)]
     private static partial nint writev_(int fd, IOVector* vectors, int count);
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl_(int fd, int cmd, int arg);
+
+    [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
+    private static partial int unlink_(byte* path);
 
     [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int eventfd_(uint initialValue, int flags);
@@ -64,4 +74,23 @@ internal static unsafe partial class Libc
     public static nint WriteV(int fd, IOVector* vectors, int count) => Result(writev_(fd, vectors, count));
 
     public static int EventFd(uint initialValue, int flags) => Result(eventfd_(initialValue, flags));
+
+    /// <summary>Sets O_NONBLOCK on an fd we did not create (an inherited listening socket).</summary>
+    public static int SetNonBlocking(int fd)
+    {
+        int flags = Result(fcntl_(fd, F_GETFL, 0));
+        return flags < 0 || (flags & O_NONBLOCK) != 0 ? flags : Result(fcntl_(fd, F_SETFL, flags | O_NONBLOCK));
+    }
+
+    /// <summary>unlink(2) of a path given as UTF-8 without its terminating zero.</summary>
+    public static int Unlink(ReadOnlySpan<byte> path)
+    {
+        Span<byte> terminated = stackalloc byte[path.Length + 1];
+        path.CopyTo(terminated);
+        terminated[^1] = 0;
+        fixed (byte* p = terminated)
+        {
+            return Result(unlink_(p));
+        }
+    }
 }

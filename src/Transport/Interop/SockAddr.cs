@@ -15,6 +15,12 @@ internal struct SockAddr
     public const int SizeOfSockAddrIn = 16;
     public const int SizeOfSockAddrIn6 = 28;
 
+    /// <summary>Offset of <c>sun_path</c> in <c>sockaddr_un</c> (after the 2-byte family).</summary>
+    public const int SunPathOffset = 2;
+
+    /// <summary>Size of <c>sun_path</c>: a path holds at most 107 bytes and its terminating zero.</summary>
+    public const int SunPathLength = 108;
+
     /// <summary>The raw bytes; only the first <see cref="Length"/> are meaningful.</summary>
     public Storage Bytes;
 
@@ -53,6 +59,36 @@ internal struct SockAddr
         {
             throw new NotSupportedException($"Address family {endPoint.AddressFamily} is not supported by the epoll transport.");
         }
+        return addr;
+    }
+
+    /// <summary>
+    /// A <c>sockaddr_un</c> for <paramref name="path"/>: a file system path, or an abstract name when it starts with
+    /// '@' or '\0' (Linux: no file, gone with the socket). Throws when it does not fit in <c>sun_path</c>.
+    /// </summary>
+    public static SockAddr FromUnixPath(string path)
+    {
+        var addr = default(SockAddr);
+        Span<byte> b = addr.Bytes;
+        BinaryPrimitives.WriteUInt16LittleEndian(b, Socket.AF_UNIX);
+        bool isAbstract = path.Length > 0 && (path[0] == '@' || path[0] == '\0');
+        var name = b.Slice(SunPathOffset, SunPathLength);
+        int length;
+        if (isAbstract)
+        {
+            name[0] = 0;
+            length = 1 + System.Text.Encoding.UTF8.GetBytes(path.AsSpan(1), name[1..]);
+        }
+        else
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(path) >= SunPathLength)
+            {
+                throw new ArgumentException($"The Unix socket path '{path}' is longer than the {SunPathLength - 1} bytes sockaddr_un holds.", nameof(path));
+            }
+            // Zero-terminated; the rest of the struct is zero already.
+            length = System.Text.Encoding.UTF8.GetBytes(path, name) + 1;
+        }
+        addr.Length = SunPathOffset + length;
         return addr;
     }
 

@@ -27,7 +27,6 @@ public sealed class EventLoopTests : IDisposable
         {
             _loop.Stop();
         }
-        _metrics.Dispose();
     }
 
     [Fact]
