@@ -23,6 +23,12 @@ internal sealed class CoreLayout
     /// <summary>taskset list for wrk and h2load, or null when nothing is pinned.</summary>
     public string? LoadCpus { get; }
 
+    /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned).</summary>
+    public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? AvailableCpus() : ParseList(ServerCpus);
+
+    /// <summary>The load generator's CPUs as numbers (all available ones when nothing is pinned).</summary>
+    public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? AvailableCpus() : ParseList(LoadCpus);
+
     /// <summary>How many CPUs the load generator has: its thread count.</summary>
     public int LoadCpuCount { get; }
 

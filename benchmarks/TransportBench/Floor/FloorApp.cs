@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace TransportBench.Floor;
 
@@ -14,14 +13,16 @@ namespace TransportBench.Floor;
 /// </summary>
 internal static class FloorApp
 {
-    public static WebApplication Build()
+    /// <param name="sampleDirectory">The published SampleWeb: its appsettings.json configures this app too. Its log
+    /// levels matter: with Microsoft.AspNetCore.Hosting.Diagnostics enabled at any level, hosting starts an Activity
+    /// and a log scope per request (~800 B and several µs here).</param>
+    public static WebApplication Build(string sampleDirectory)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = [],
-            ContentRootPath = AppContext.BaseDirectory,
+            ContentRootPath = Path.GetFullPath(sampleDirectory),
         });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<InMemoryTransportFactory>();
         // Last registered wins: Kestrel binds through the in-memory factory, never through Sockets.
         builder.Services.AddSingleton<IConnectionListenerFactory>(sp => sp.GetRequiredService<InMemoryTransportFactory>());

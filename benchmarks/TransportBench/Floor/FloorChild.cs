@@ -11,7 +11,7 @@ namespace TransportBench.Floor;
 
 /// <summary>
 /// The floor, in a process of its own so it runs pinned and configured exactly as the servers are:
-/// <c>TransportBench --floor-child SCENARIO WARMUP_SECONDS SECONDS</c>. Starts the app on the in-memory transport,
+/// <c>TransportBench --floor-child SCENARIO WARMUP_SECONDS SECONDS SAMPLE_DIRECTORY</c>. Starts the app on the in-memory transport,
 /// loads it, and prints one <see cref="FloorResult"/> line.
 /// </summary>
 internal static class FloorChild
@@ -26,7 +26,7 @@ internal static class FloorChild
         var warmup = TimeSpan.FromSeconds(double.Parse(args[1], CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(double.Parse(args[2], CultureInfo.InvariantCulture));
 
-        await using WebApplication app = FloorApp.Build();
+        await using WebApplication app = FloorApp.Build(args[3]);
         await app.StartAsync();
         InMemoryListener listener = await app.Services.GetRequiredService<InMemoryTransportFactory>().Listener.WaitAsync(TimeSpan.FromSeconds(10));
         // The pool Kestrel's own transports take from DI: pinned 4 KiB blocks.

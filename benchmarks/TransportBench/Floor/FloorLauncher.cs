@@ -12,7 +12,8 @@ internal static class FloorLauncher
     private static readonly JsonSerializerOptions Json = new();
 
     public static async Task FillAsync(
-        RoundSample sample, Scenario scenario, ServerSpec spec, BenchOptions options, CoreLayout cores, CancellationToken cancellationToken)
+        RoundSample sample, Scenario scenario, ServerSpec spec, BenchOptions options, CoreLayout cores, string sampleDirectory,
+        CancellationToken cancellationToken)
     {
         (string self, List<string> selfArgs) = DotnetHost.Self();
         selfArgs.AddRange(
@@ -21,6 +22,7 @@ internal static class FloorLauncher
             scenario.Name,
             options.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture),
             options.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            sampleDirectory,
         ]);
         (string file, List<string> args) = CoreLayout.Pin(cores.ServerCpus, self, selfArgs);
         TimeSpan limit = options.Warmup + options.Duration + TimeSpan.FromSeconds(60);

@@ -16,6 +16,24 @@ internal static class ProcStats
     /// <summary>utime + stime of one thread.</summary>
     public static TimeSpan ThreadCpuTime(int pid, int tid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
 
+    /// <summary>Time the given CPUs spent running anything in user or kernel mode (user + nice + system), from /proc/stat.</summary>
+    public static TimeSpan CpuBusy(IReadOnlyCollection<int> cpus)
+    {
+        long ticks = 0;
+        foreach (string line in File.ReadLines("/proc/stat"))
+        {
+            // "cpuN user nice system idle iowait irq softirq steal …", in ticks.
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields[0].Length > 3 && fields[0].StartsWith("cpu", StringComparison.Ordinal)
+                && cpus.Contains(int.Parse(fields[0].AsSpan(3), CultureInfo.InvariantCulture)))
+            {
+                ticks += long.Parse(fields[1], CultureInfo.InvariantCulture) + long.Parse(fields[2], CultureInfo.InvariantCulture)
+                    + long.Parse(fields[3], CultureInfo.InvariantCulture);
+            }
+        }
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
     /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
 

@@ -4,7 +4,7 @@ namespace TransportBench.Results;
 internal static class ConsoleTable
 {
     private static readonly string[] Headers =
-        ["scenario", "server", "req/s", "×sock", "CPU µs/req", "×sock", "B/req", "p99 ms", "RSS MiB", "syscalls/req", "top syscalls/req"];
+        ["scenario", "server", "req/s", "×sock", "CPU µs/req", "×sock", "B/req", "p99 ms", "RSS MiB", "busy srv/load %", "syscalls/req", "top syscalls/req"];
 
     public static void Print(IReadOnlyList<ScenarioSummary> scenarios)
     {
@@ -25,6 +25,7 @@ internal static class ConsoleTable
                     Format.Number(s.AllocatedBytesPerRequest, "0"),
                     s.P99Millis is null ? "" : Format.Number(s.P99Millis, "0.00"),
                     Format.Number(s.PeakRssMib, "0"),
+                    s.ServerBusyPercent is null ? "" : $"{Format.Number(s.ServerBusyPercent, "0")}/{Format.Number(s.LoadBusyPercent, "0")}",
                     s.SyscallsPerRequest is null ? (s.Rounds == 0 ? "" : Format.Missing) : Format.Number(s.SyscallsPerRequest, "0.00"),
                     s.Rounds == 0 ? "FAILED: " + ((s.Errors.Count > 0 ? s.Errors[0] : "").Split('\n')[0]) : Format.Syscalls(s.TopSyscalls.Take(4)),
                 ]);
@@ -34,7 +35,7 @@ internal static class ConsoleTable
         Console.WriteLine();
         foreach (string[] row in rows)
         {
-            Console.WriteLine(string.Join("  ", row.Select((string cell, int c) => c is >= 2 and <= 9 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
+            Console.WriteLine(string.Join("  ", row.Select((string cell, int c) => c is >= 2 and <= 10 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
         }
         Console.WriteLine();
     }

@@ -24,7 +24,12 @@ internal static class MarkdownReport
             md.AppendLine(Format.Inv($"- Latency scenario: fixed offered load {rate:N0} req/s ({report.LatencyRateSource})"));
         }
         md.AppendLine("- Medians over rounds; ratios are against `sockets` (Kestrel's default transport). " +
-            "CPU is the server's utime+stime per request from /proc; syscalls come from a separate `perf stat` pass.");
+            "CPU is the server's utime+stime per request from /proc; syscalls come from a separate `perf stat` pass " +
+            "(the total counts every syscall; the breakdown lists the largest). " +
+            "Server / load CPU busy % (medians) say who set the pace: a saturated server is near 100 %, and a load CPU near 100 % " +
+            "means the load side was the limit. Noise % is the most CPU other processes took on the server's CPU during a timed round.");
+        md.AppendLine("- The floor is Kestrel and the app on in-process pipes, pinned like the servers; its client shares its CPU, " +
+            "so its requests/s is not comparable with the servers'. Its CPU per request (client excluded) is the figure to read.");
         if (report.Quick)
         {
             md.AppendLine("- **--quick run: proves the runner works; the figures are not worth quoting.**");
@@ -85,9 +90,9 @@ internal static class MarkdownReport
     {
         bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
         md.AppendLine(fixedRate
-            ? "| server | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request |"
-            : "| server | req/s (min–max) | × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request |");
-        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|" : "|---|--:|--:|--:|--:|--:|--:|--:|---|");
+            ? "| server | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request | server / load CPU busy % | noise % |"
+            : "| server | req/s (min–max) | × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request | server / load CPU busy % | noise % |");
+        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|" : "|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|");
         foreach (ServerSummary s in scenario.Servers)
         {
             if (s.Rounds == 0)
@@ -97,7 +102,7 @@ internal static class MarkdownReport
             }
             string syscalls = s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00");
             string tail = $"{Format.Number(s.CpuMicrosPerRequest)} | {Format.Ratio(s.CpuRatio)} | {Format.Number(s.AllocatedBytesPerRequest, "0")} | " +
-                $"{Format.Number(s.PeakRssMib, "0")} | {syscalls} | {Format.Syscalls(s.TopSyscalls)} |";
+                $"{Format.Number(s.PeakRssMib, "0")} | {syscalls} | {Format.Syscalls(s.TopSyscalls)} | {Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | {Format.Number(s.ForeignCpuPercentMax, "0")} |";
             md.AppendLine(fixedRate
                 ? $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} | {Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | " +
                   $"{Format.Number(s.P999Millis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {tail}"

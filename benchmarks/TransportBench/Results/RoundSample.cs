@@ -26,6 +26,9 @@ internal sealed class RoundSample
     /// <summary>Bytes the server's GC heap allocated during the timed run, divided by its requests.</summary>
     public double? AllocatedBytesPerRequest { get; set; }
 
+    /// <summary>How busy the server, the load CPUs and other processes on the server CPUs were during the timed run.</summary>
+    public CpuUse? Cpu { get; set; }
+
     /// <summary>VmHWM at the end of the scenario, KiB.</summary>
     public long? PeakRssKib { get; set; }
 

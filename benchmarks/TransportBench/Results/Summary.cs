@@ -57,6 +57,15 @@ internal sealed record ServerSummary
 
     public string? SyscallsUnavailable { get; init; }
 
+    /// <summary>Median share of the server CPUs the server used during timed rounds, percent.</summary>
+    public double? ServerBusyPercent { get; init; }
+
+    /// <summary>Median busy share of the load CPUs during timed rounds, percent.</summary>
+    public double? LoadBusyPercent { get; init; }
+
+    /// <summary>The most CPU other processes took on the server's CPUs during any timed round, percent.</summary>
+    public double? ForeignCpuPercentMax { get; init; }
+
     public IReadOnlyList<string> Errors { get; init; } = [];
 }
 
@@ -132,6 +141,9 @@ internal static class Summarizer
             SyscallsPerRequest = Median(withSyscalls.Select(s => (double?)s.Syscalls!.PerRequest(s.Syscalls.Total))),
             TopSyscalls = top,
             SyscallsUnavailable = withSyscalls.Count > 0 ? null : samples.Select(s => s.SyscallsUnavailable).FirstOrDefault(r => r is not null),
+            ServerBusyPercent = Median(good.Select(s => s.Cpu?.ServerBusyPercent)),
+            LoadBusyPercent = Median(good.Select(s => s.Cpu?.LoadBusyPercent)),
+            ForeignCpuPercentMax = good.Select(s => s.Cpu?.ForeignPercent).Max(),
             Errors = [.. samples.Where(s => s.Error is not null).Select(s => $"round {s.Round}: {s.Error}")],
         };
     }

@@ -58,20 +58,22 @@ internal static class SvgChart
             ], false));
         }
 
-        int height = 70 + panels.Count * PanelHeight + 30;
+        int height = 90 + panels.Count * PanelHeight + 10;
         var svg = new StringBuilder();
         svg.AppendLine(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
         svg.AppendLine(Inv($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
         svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">Kestrel transports: Sockets, Sockets tuned, Epoll{(report.Quick ? " (--quick: not worth quoting)" : "")}</text>"));
-        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"40\" fill=\"#555\">{Escape(report.Machine.Describe())}</text>"));
+        MachineInfo m = report.Machine;
+        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"40\" fill=\"#555\">{Escape(Inv($"{m.CpuCount} × {m.Cpu}, Linux {m.Kernel}, {m.Runtime}; {m.Started}"))}</text>"));
+        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"56\" fill=\"#555\">{Escape(m.Pinning)}</text>"));
         for (int i = 0; i < servers.Count; i++)
         {
             int x = Left + i * 150;
-            svg.AppendLine(Inv($"<rect x=\"{x}\" y=\"50\" width=\"12\" height=\"12\" fill=\"{Colour(servers, servers[i])}\"/><text x=\"{x + 17}\" y=\"60\">{Escape(servers[i])}</text>"));
+            svg.AppendLine(Inv($"<rect x=\"{x}\" y=\"66\" width=\"12\" height=\"12\" fill=\"{Colour(servers, servers[i])}\"/><text x=\"{x + 17}\" y=\"76\">{Escape(servers[i])}</text>"));
         }
         for (int p = 0; p < panels.Count; p++)
         {
-            DrawPanel(svg, 75 + p * PanelHeight, panels[p].Title, panels[p].Groups, servers, panels[p].Reference);
+            DrawPanel(svg, 90 + p * PanelHeight, panels[p].Title, panels[p].Groups, servers, panels[p].Reference);
         }
         svg.AppendLine("</svg>");
         return svg.ToString();

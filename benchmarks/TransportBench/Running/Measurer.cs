@@ -22,7 +22,7 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         if (spec.IsFloor)
         {
             progress.Phase("in-memory floor: warm-up and timed run", options.Warmup + options.Duration);
-            await FloorLauncher.FillAsync(sample, scenario, spec, options, cores, cancellationToken);
+            await FloorLauncher.FillAsync(sample, scenario, spec, options, cores, sampleDirectory, cancellationToken);
             return sample;
         }
 
@@ -76,16 +76,16 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
 
         progress.Phase("timed run", options.Duration);
-        TimeSpan cpu0 = ProcStats.CpuTime(server.Pid);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        var window = CpuWindow.Start(server.Pid, cores);
         WrkResult wrk = await WrkClient.RunAsync(server.BaseUrl, scenario, options.Duration, cores, cancellationToken);
-        TimeSpan cpu1 = ProcStats.CpuTime(server.Pid);
+        CpuUse cpu = sample.Cpu = window.Stop();
         long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
 
         sample.Wrk = wrk;
         sample.Requests = wrk.Requests;
         sample.RequestsPerSecond = wrk.RequestsPerSecond;
-        sample.CpuMicrosPerRequest = wrk.Requests > 0 ? (cpu1 - cpu0).TotalMicroseconds / wrk.Requests : null;
+        sample.CpuMicrosPerRequest = wrk.Requests > 0 ? cpu.ServerCpu.TotalMicroseconds / wrk.Requests : null;
         sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, wrk.Requests);
         if (wrk.Requests == 0 || wrk.Non2xx > 0)
         {
@@ -107,16 +107,16 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
 
         progress.Phase($"timed run at {rate:N0} req/s", options.Duration);
-        TimeSpan cpu0 = ProcStats.CpuTime(server.Pid);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        var window = CpuWindow.Start(server.Pid, cores);
         FixedRateResult fixedRate = await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.Duration, cores, cancellationToken);
-        TimeSpan cpu1 = ProcStats.CpuTime(server.Pid);
+        CpuUse cpu = sample.Cpu = window.Stop();
         long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
 
         sample.FixedRate = fixedRate;
         sample.Requests = fixedRate.Requests;
         sample.RequestsPerSecond = fixedRate.AchievedRate;
-        sample.CpuMicrosPerRequest = (cpu1 - cpu0).TotalMicroseconds / fixedRate.Requests;
+        sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / fixedRate.Requests;
         sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, fixedRate.Requests);
         if (fixedRate.Failed > 0)
         {

@@ -9,12 +9,13 @@ namespace TransportBench.Servers;
 /// </summary>
 internal static class ChildProcesses
 {
-    // Guarded by being a concurrent dictionary: registered from any thread, killed from the exit handlers.
-    private static readonly ConcurrentDictionary<int, Process> Running = new();
+    // Concurrent: registered from any thread, killed from the exit handlers. Keyed by the object, not the pid: a
+    // disposed Process no longer knows its pid.
+    private static readonly ConcurrentDictionary<Process, bool> Running = new();
 
-    public static void Register(Process process) => Running[process.Id] = process;
+    public static void Register(Process process) => Running[process] = true;
 
-    public static void Unregister(Process process) => Running.TryRemove(process.Id, out _);
+    public static void Unregister(Process process) => Running.TryRemove(process, out _);
 
     /// <summary>Starts a process and registers it in one step.</summary>
     public static Process Start(ProcessStartInfo startInfo)
@@ -37,14 +38,14 @@ internal static class ChildProcesses
         }
         catch (InvalidOperationException)
         {
-            // It exited between the check and the kill: nothing left to do.
+            // It exited between the check and the kill, or its owner disposed it meanwhile: nothing left to do.
         }
         Unregister(process);
     }
 
     public static void KillAll()
     {
-        foreach (Process process in Running.Values)
+        foreach (Process process in Running.Keys)
         {
             Kill(process);
         }
