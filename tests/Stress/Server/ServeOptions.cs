@@ -1,0 +1,40 @@
+using Stress.Cli;
+
+namespace Stress.Server;
+
+/// <summary>Options of <c>Stress serve</c>.</summary>
+internal sealed class ServeOptions
+{
+    /// <summary>Port on 127.0.0.1; 0 picks a free one (printed at start).</summary>
+    public int Port { get; init; }
+
+    /// <summary><c>epoll</c> (default) or <c>sockets</c>.</summary>
+    public string Transport { get; init; } = "epoll";
+
+    /// <summary>Epoll loops; 0 keeps the transport's default.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>How long a graceful stop (SIGTERM) waits for requests in flight.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>When above 0, RLIMIT_NOFILE (soft and hard) is lowered to it at start, as <c>prlimit --nofile=N:N</c>.</summary>
+    public int MaxOpenFiles { get; init; }
+
+    public static ServeOptions Parse(Arguments args)
+    {
+        var options = new ServeOptions
+        {
+            Port = args.Int("port", 0),
+            Transport = args.String("transport", "epoll"),
+            Threads = args.Int("threads", 0),
+            ShutdownTimeout = TimeSpan.FromSeconds(args.Double("shutdown-timeout", 10)),
+            MaxOpenFiles = args.Int("max-open-files", 0),
+        };
+        args.ThrowIfUnknown();
+        if (options.Transport is not ("epoll" or "sockets"))
+        {
+            throw new ArgumentException($"--transport must be epoll or sockets, not '{options.Transport}'.");
+        }
+        return options;
+    }
+}
