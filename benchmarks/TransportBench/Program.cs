@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TransportBench.Cli;
 using TransportBench.Floor;
 using TransportBench.Running;
@@ -21,7 +22,8 @@ if (options is null)
 }
 
 // Ctrl+C: the first stops the run (children killed, partial results written); a second one exits at once.
-using var stop = new CancellationTokenSource();
+// Lives as long as the process, so it is never disposed.
+var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
     if (!stop.IsCancellationRequested)
@@ -32,6 +34,9 @@ Console.CancelKeyPress += (_, e) =>
     }
     ChildProcesses.KillAll();
 };
+// SIGTERM and SIGHUP would end the process without running the exit handlers: handle them as a first Ctrl+C.
+using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
 try
 {
@@ -39,5 +44,13 @@ try
 }
 finally
 {
+    ChildProcesses.KillAll();
+}
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    Console.Error.WriteLine($"\n{context.Signal}: killing servers and load generators…");
+    stop.Cancel();
     ChildProcesses.KillAll();
 }

@@ -13,7 +13,8 @@ internal sealed record MachineInfo(
     string Runtime,
     string Pinning,
     string Started,
-    string Settings)
+    string Settings,
+    string Revision)
 {
     public static MachineInfo Collect(BenchOptions options, CoreLayout cores)
     {
@@ -34,11 +35,27 @@ internal sealed record MachineInfo(
             RuntimeInformation.FrameworkDescription,
             cores.Description,
             DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture),
-            settings);
+            settings,
+            GitRevision());
     }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"{CpuCount} × {Cpu}, {MemoryMib / 1024.0:0} GiB, Linux {Kernel}, {Runtime}; {Pinning}");
+
+    /// <summary>The commit measured ("+ local changes" when the tree differs from it), or "unknown".</summary>
+    private static string GitRevision()
+    {
+        string? root = Servers.DotnetHost.RepositoryRoot();
+        if (root is null || !Servers.ToolRun.Exists("git"))
+        {
+            return "unknown";
+        }
+        var limit = TimeSpan.FromSeconds(20);
+        Servers.ToolResult head = Servers.ToolRun.RunAsync("git", ["-C", root, "log", "-1", "--format=%h %s"], limit, CancellationToken.None).GetAwaiter().GetResult();
+        Servers.ToolResult dirty = Servers.ToolRun.RunAsync("git", ["-C", root, "status", "--porcelain", "--", "src"], limit, CancellationToken.None).GetAwaiter().GetResult();
+        string commit = head.ExitCode == 0 ? head.Stdout.Trim() : "unknown";
+        return dirty.ExitCode == 0 && dirty.Stdout.Trim().Length > 0 ? commit + " + local changes in src/" : commit;
+    }
 
     private static T? ReadFirst<T>(string path, string prefix, Func<string, T> parse)
     {

@@ -19,6 +19,7 @@ internal static class MarkdownReport
         md.AppendLine("# Transport benchmark results").AppendLine();
         md.AppendLine($"- Machine: {report.Machine.Describe()}");
         md.AppendLine($"- Run: {report.Machine.Started}; {report.Machine.Settings}");
+        md.AppendLine($"- Code: {report.Machine.Revision}");
         if (report.LatencyRate is double rate)
         {
             md.AppendLine(Format.Inv($"- Latency scenario: fixed offered load {rate:N0} req/s ({report.LatencyRateSource})"));

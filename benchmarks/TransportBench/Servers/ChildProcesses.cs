@@ -17,11 +17,26 @@ internal static class ChildProcesses
 
     public static void Unregister(Process process) => Running.TryRemove(process, out _);
 
-    /// <summary>Starts a process and registers it in one step.</summary>
+    // Set once the runner is being stopped: from then on nothing new starts. The run's own flow keeps going on other
+    // threads while the exit handlers kill, and would otherwise start the next server after the last kill.
+    private static volatile bool s_closed;
+
+    /// <summary>Starts a process and registers it in one step; refuses once the runner is stopping.</summary>
+    /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
     public static Process Start(ProcessStartInfo startInfo)
     {
+        if (s_closed)
+        {
+            throw new OperationCanceledException("The runner is stopping.");
+        }
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {startInfo.FileName}.");
         Register(process);
+        if (s_closed)
+        {
+            // Lost the race with KillAll's last pass.
+            Kill(process);
+            throw new OperationCanceledException("The runner is stopping.");
+        }
         return process;
     }
 
@@ -43,11 +58,16 @@ internal static class ChildProcesses
         Unregister(process);
     }
 
+    /// <summary>Kills every child and lets no new one start.</summary>
     public static void KillAll()
     {
-        foreach (Process process in Running.Keys)
+        s_closed = true;
+        while (!Running.IsEmpty)
         {
-            Kill(process);
+            foreach (Process process in Running.Keys)
+            {
+                Kill(process);
+            }
         }
     }
 }
