@@ -41,6 +41,12 @@ internal sealed class BenchOptions
     /// <summary>Idle keep-alive connections to open. Defaults to 10,000 (256 quick).</summary>
     public int IdleConnections { get; private set; } = 10_000;
 
+    /// <summary>
+    /// A timed run during which other processes took more than this share of the server's CPU is measured again,
+    /// up to twice, keeping the quietest. Defaults to 10 %; 100 turns it off.
+    /// </summary>
+    public int MaxNoisePercent { get; private set; } = 10;
+
     /// <summary>Results folder; null means benchmarks/results/&lt;timestamp&gt;/.</summary>
     public string? OutputDirectory { get; private set; }
 
@@ -70,6 +76,8 @@ internal sealed class BenchOptions
           --threads LIST            epoll ThreadCount values to compare, e.g. 1,2,4
           --rate N                  offered req/s of the latency scenario (default: half of sockets on page)
           --idle-connections N      idle keep-alive connections (default 10000)
+          --max-noise PERCENT       measure a run again (twice at most) when other processes took more than this
+                                    share of the server CPU (default 10; 100 turns it off)
           --out DIR                 results folder (default benchmarks/results/<timestamp>)
           --sample DIR              use this published SampleWeb instead of building one
           --no-perf                 skip syscall counting
@@ -130,6 +138,7 @@ internal sealed class BenchOptions
             case "--rounds": return ParsePositive(value, v => Rounds = v);
             case "--rate": return ParsePositive(value, v => Rate = v);
             case "--idle-connections": return ParsePositive(value, v => IdleConnections = v);
+            case "--max-noise": return ParsePositive(value, v => MaxNoisePercent = v);
             case "--processor-count": return ParsePositive(value, v => ProcessorCount = v);
             case "--out": OutputDirectory = value; return null;
             case "--sample":

@@ -46,6 +46,9 @@ internal sealed class RoundSample
     /// <summary>Why <see cref="Syscalls"/> is missing, when it is.</summary>
     public string? SyscallsUnavailable { get; set; }
 
+    /// <summary>Measurements made for this round (more than 1 when a noisy one was repeated; the quietest is kept).</summary>
+    public int Attempts { get; set; } = 1;
+
     /// <summary>Why this measurement failed; the other fields are then partial or empty.</summary>
     public string? Error { get; set; }
 }

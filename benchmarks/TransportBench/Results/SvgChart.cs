@@ -130,18 +130,19 @@ internal static class SvgChart
 
     private static string Colour(List<string> servers, string server) => Palette[Math.Max(0, servers.IndexOf(server)) % Palette.Length];
 
-    /// <summary>1, 2, 2.5 or 5 times a power of ten, at or above the value: round axis labels.</summary>
+    /// <summary>An axis top whose four ticks are 1, 2, 2.5 or 5 times a power of ten: round labels.</summary>
     private static double NiceCeiling(double value)
     {
-        double power = Math.Pow(10, Math.Floor(Math.Log10(value)));
-        foreach (double step in new[] { 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10 })
+        double step = value / 4;
+        double power = Math.Pow(10, Math.Floor(Math.Log10(step)));
+        foreach (double nice in new[] { 1, 2, 2.5, 5, 10 })
         {
-            if (step * power >= value)
+            if (nice * power >= step)
             {
-                return step * power;
+                return 4 * nice * power;
             }
         }
-        return 10 * power;
+        return 40 * power;
     }
 
     private static string Short(double? value) => value switch
