@@ -72,7 +72,10 @@ internal sealed class PayloadVerifier
             ulong nonce = BinaryPrimitives.ReadUInt64LittleEndian(block);
             uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(block[8..]);
             uint index2 = BinaryPrimitives.ReadUInt32LittleEndian(block[12..]);
-            if (nonce != _nonce && StressPayload.RunIdOf(nonce) == StressPayload.RunIdOf(_nonce))
+            // Another connection's block: a nonce of this run that is not ours, in a block that is not simply ours
+            // with a damaged nonce (same sequence and index as expected here).
+            bool ourBlockDamaged = sequence == _sequence && index2 == (uint)(at / StressPayload.BlockSize);
+            if (nonce != _nonce && StressPayload.RunIdOf(nonce) == StressPayload.RunIdOf(_nonce) && !ourBlockDamaged)
             {
                 return new StressFailureException(FailureKind.Misrouted,
                     $"Bytes of connection {nonce:x16} (sequence {sequence}, block {index2}) arrived {where}.");
