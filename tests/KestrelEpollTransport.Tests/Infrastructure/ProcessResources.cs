@@ -66,6 +66,26 @@ public static class ProcessResources
             .ToList();
     }
 
+    /// <summary>"socket:[inode]" with its protocol, ports and state from /proc/net, where the kernel still lists it.</summary>
+    private static string DescribeSocket(string target)
+    {
+        string inode = target["socket:[".Length..^1];
+        foreach (string table in (string[])["tcp", "tcp6", "udp", "udp6", "unix"])
+        {
+            foreach (string line in File.ReadLines($"/proc/net/{table}").Skip(1))
+            {
+                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (table == "unix" ? f.Length > 6 && f[6] == inode : f.Length > 9 && f[9] == inode)
+                {
+                    return table == "unix"
+                        ? $"{target} unix {(f.Length > 7 ? f[7] : "(unnamed)")}"
+                        : $"{target} {table} port {Port(f[1])} -> port {Port(f[2])} {TcpState(f[3])}";
+                }
+            }
+        }
+        return $"{target} (no longer listed)";
+    }
+
     private static int Port(string hexAddress) =>
         int.Parse(hexAddress[(hexAddress.LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -100,7 +120,12 @@ public static class ProcessResources
             .Select(k => (Kind: k, Delta: a.GetValueOrDefault(k) - b.GetValueOrDefault(k)))
             .Where(c => c.Delta != 0)
             .Select(c => $"{c.Kind}: {c.Delta:+0;-0}");
-        return $"{before.Count} fds before, {after.Count} now; {string.Join(", ", changes)}";
+        // The sockets that came or went, with what the kernel says they are (an fd number alone says nothing).
+        var beforeTargets = before.Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..]).ToHashSet(StringComparer.Ordinal);
+        var afterTargets = after.Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..]).ToHashSet(StringComparer.Ordinal);
+        var gone = beforeTargets.Except(afterTargets).Where(t => t.StartsWith("socket:", StringComparison.Ordinal)).Select(DescribeSocket);
+        var added = afterTargets.Except(beforeTargets).Where(t => t.StartsWith("socket:", StringComparison.Ordinal)).Select(DescribeSocket);
+        return $"{before.Count} fds before, {after.Count} now; {string.Join(", ", changes)}; sockets gone [{string.Join(", ", gone)}], new [{string.Join(", ", added)}]";
     }
 
     private static List<string> OpenFds(string pid)

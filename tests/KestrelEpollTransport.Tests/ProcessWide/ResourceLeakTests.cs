@@ -53,11 +53,19 @@ public abstract class ResourceLeakTests(TransportKind transport, ITestOutputHelp
 
     /// <summary>
     /// Waits until no TCP connection is left in the process (the server closes its side a little after the
-    /// client), so an fd snapshot is a quiet one.
+    /// client) and finalizers have closed what garbage still held, so an fd snapshot is a quiet one.
     /// </summary>
-    private static Task QuiesceAsync() => Eventually.AssertAsync(
-        () => ProcessResources.TcpConnections() == 0,
-        () => $"TCP connections still open: {ProcessResources.DescribeTcpConnections()}");
+    private static async Task QuiesceAsync()
+    {
+        await Eventually.AssertAsync(
+            () => ProcessResources.TcpConnections() == 0,
+            () => $"TCP connections still open: {ProcessResources.DescribeTcpConnections()}");
+        // Earlier tests' garbage (a child process's pipes, say) may still hold fds that a finalizer closes at some
+        // later GC, which would move the count under this test. Collect it now, before the snapshot.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
 
     /// <summary>
     /// Opens and closes <paramref name="count"/> connections, 50 at a time, ending them four ways in turn: the
