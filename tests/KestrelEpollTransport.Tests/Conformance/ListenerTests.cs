@@ -16,54 +16,54 @@ public abstract class ListenerTests(TransportKind transport, ITestOutputHelper o
     public async Task Listener_BindPortZero_EndPointReportsRealPort()
     {
         await using var host = TestHost.Build(transport, _ => { }, output);
-        await using var listener = await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout();
+        await using var listener = new Bounded<IConnectionListener>(await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout());
 
-        var endPoint = Assert.IsType<IPEndPoint>(listener.EndPoint);
+        var endPoint = Assert.IsType<IPEndPoint>(listener.Value.EndPoint);
 
         Assert.Equal(IPAddress.Loopback, endPoint.Address);
         Assert.NotEqual(0, endPoint.Port);
-        await listener.UnbindAsync().AsTask().WithTimeout();
+        await listener.Value.UnbindAsync().AsTask().WithTimeout();
     }
 
     [Fact]
     public async Task Listener_Accept_ConnectionReportsBothEndPointsAndAUniqueId()
     {
         await using var host = TestHost.Build(transport, _ => { }, output);
-        await using var listener = await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout();
-        var endPoint = (IPEndPoint)listener.EndPoint;
+        await using var listener = new Bounded<IConnectionListener>(await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout());
+        var endPoint = (IPEndPoint)listener.Value.EndPoint;
         using var client1 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         using var client2 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
 
         await client1.ConnectAsync(endPoint).WithTimeout();
-        await using var connection1 = (await listener.AcceptAsync().AsTask().WithTimeout())!;
+        await using var connection1 = new Bounded<ConnectionContext>((await listener.Value.AcceptAsync().AsTask().WithTimeout())!);
         await client2.ConnectAsync(endPoint).WithTimeout();
-        await using var connection2 = (await listener.AcceptAsync().AsTask().WithTimeout())!;
+        await using var connection2 = new Bounded<ConnectionContext>((await listener.Value.AcceptAsync().AsTask().WithTimeout())!);
 
-        Assert.Equal(client1.LocalEndPoint, connection1.RemoteEndPoint);
-        Assert.Equal(endPoint, connection1.LocalEndPoint);
-        Assert.Equal(client2.LocalEndPoint, connection2.RemoteEndPoint);
-        Assert.False(string.IsNullOrEmpty(connection1.ConnectionId));
-        Assert.NotEqual(connection1.ConnectionId, connection2.ConnectionId);
-        Assert.NotNull(connection1.Transport);
-        Assert.NotNull(connection1.Features);
+        Assert.Equal(client1.LocalEndPoint, connection1.Value.RemoteEndPoint);
+        Assert.Equal(endPoint, connection1.Value.LocalEndPoint);
+        Assert.Equal(client2.LocalEndPoint, connection2.Value.RemoteEndPoint);
+        Assert.False(string.IsNullOrEmpty(connection1.Value.ConnectionId));
+        Assert.NotEqual(connection1.Value.ConnectionId, connection2.Value.ConnectionId);
+        Assert.NotNull(connection1.Value.Transport);
+        Assert.NotNull(connection1.Value.Features);
     }
 
     [Fact]
     public async Task Listener_Unbind_AcceptReturnsNullNewConnectionsRefusedOpenConnectionStillWorks()
     {
         await using var host = TestHost.Build(transport, _ => { }, output);
-        await using var listener = await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout();
-        var endPoint = (IPEndPoint)listener.EndPoint;
+        await using var listener = new Bounded<IConnectionListener>(await host.ListenerFactory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0)).AsTask().WithTimeout());
+        var endPoint = (IPEndPoint)listener.Value.EndPoint;
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(endPoint).WithTimeout();
-        await using var connection = (await listener.AcceptAsync().AsTask().WithTimeout())!;
-        var pendingAccept = listener.AcceptAsync().AsTask();
+        await using var connection = new Bounded<ConnectionContext>((await listener.Value.AcceptAsync().AsTask().WithTimeout())!);
+        var pendingAccept = listener.Value.AcceptAsync().AsTask();
 
-        await listener.UnbindAsync().AsTask().WithTimeout();
+        await listener.Value.UnbindAsync().AsTask().WithTimeout();
         var afterUnbind = await pendingAccept.WithTimeout();
         await client.SendAsync("ping"u8.ToArray()).WithTimeout();
-        var read = await connection.Transport.Input.ReadAtLeastAsync(4).AsTask().WithTimeout();
-        await connection.Transport.Output.WriteAsync("pong"u8.ToArray()).AsTask().WithTimeout();
+        var read = await connection.Value.Transport.Input.ReadAtLeastAsync(4).AsTask().WithTimeout();
+        await connection.Value.Transport.Output.WriteAsync("pong"u8.ToArray()).AsTask().WithTimeout();
         var reply = new byte[4];
         int received = await client.ReceiveAsync(reply).WithTimeout();
 
@@ -72,7 +72,7 @@ public abstract class ListenerTests(TransportKind transport, ITestOutputHelper o
         Assert.Equal("ping"u8.ToArray(), System.Buffers.BuffersExtensions.ToArray(read.Buffer));
         Assert.Equal(4, received);
         Assert.Equal("pong"u8.ToArray(), reply);
-        connection.Transport.Input.AdvanceTo(read.Buffer.End);
+        connection.Value.Transport.Input.AdvanceTo(read.Buffer.End);
     }
 
     [Fact]
