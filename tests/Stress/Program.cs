@@ -5,6 +5,7 @@ using Stress.Server;
 // The stress tool. One binary is both ends, so a test can run the server as a child process (under a lowered fd
 // limit, or to send it SIGTERM) and drive it from another process:
 //   Stress serve [--port 0] [--transport epoll|sockets] [--threads N] [--shutdown-timeout 10] [--max-open-files N]
+//                [--start-timer-thread 1]
 //   Stress run   [--url http://127.0.0.1:PORT | --transport epoll|sockets] [--clients 16] [--duration 60]
 //                [--op-timeout 30] [--max-size 8388608] [--seed N] [--ops get,echo,...]
 // `run` without --url starts the server in this process. It exits 0 only if exchanges ran and none failed.

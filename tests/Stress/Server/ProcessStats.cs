@@ -18,9 +18,34 @@ internal static class ProcessStats
     public static int OpenFds(string pid = "self") => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
 
     /// <summary>User plus system CPU time so far, in clock ticks (<see cref="TicksPerSecond"/>).</summary>
-    public static long CpuTicks(string pid = "self")
+    public static long CpuTicks(string pid = "self") => ParseCpuTicks(File.ReadAllText($"/proc/{pid}/stat"));
+
+    /// <summary>
+    /// User plus system CPU time so far, in clock ticks, of the threads whose name is not <paramref name="excludedThreadName"/>
+    /// (e.g. ".NET Tiered Com", the JIT's background compiler). Threads that ended are not counted.
+    /// </summary>
+    public static long CpuTicksExcept(string pid, string excludedThreadName)
     {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        long ticks = 0;
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') != excludedThreadName)
+                {
+                    ticks += ParseCpuTicks(File.ReadAllText(Path.Combine(task, "stat")));
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+        return ticks;
+    }
+
+    private static long ParseCpuTicks(string stat)
+    {
         // The command name (field 2) is in parentheses and may hold spaces: fields count from the last ')'.
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // fields[0] is field 3 (state); utime is field 14, stime field 15.

@@ -20,6 +20,13 @@ internal sealed class ServeOptions
     /// <summary>When above 0, RLIMIT_NOFILE (soft and hard) is lowered to it at start, as <c>prlimit --nofile=N:N</c>.</summary>
     public int MaxOpenFiles { get; init; }
 
+    /// <summary>
+    /// Whether to start the runtime's timer thread at start-up (a Task.Delay), as nearly every real app does early
+    /// (any Timer or Task.Delay starts it). 0 leaves it to whoever needs it first: the fd-exhaustion test's way to
+    /// show what happens when that first user runs out of fds (starting a thread takes an fd on Linux).
+    /// </summary>
+    public bool StartTimerThread { get; init; } = true;
+
     public static ServeOptions Parse(Arguments args)
     {
         var options = new ServeOptions
@@ -29,6 +36,7 @@ internal sealed class ServeOptions
             Threads = args.Int("threads", 0),
             ShutdownTimeout = TimeSpan.FromSeconds(args.Double("shutdown-timeout", 10)),
             MaxOpenFiles = args.Int("max-open-files", 0),
+            StartTimerThread = args.Int("start-timer-thread", 1) != 0,
         };
         args.ThrowIfUnknown();
         if (options.Transport is not ("epoll" or "sockets"))

@@ -174,11 +174,24 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
             GC.WaitForPendingFinalizers();
             GC.Collect();
         }
+        // The /proc reads need an fd each: under fd exhaustion they fail, and report -1 rather than fail the request.
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"pid\":{Environment.ProcessId},\"rssBytes\":{ProcessStats.RssBytes()},\"openFds\":{ProcessStats.OpenFds()}," +
-            $"\"threads\":{ProcessStats.Threads()},\"managedHeapBytes\":{GC.GetTotalMemory(forceFullCollection: false)}," +
+            $"{{\"pid\":{Environment.ProcessId},\"rssBytes\":{OrMinusOne(() => ProcessStats.RssBytes())},\"openFds\":{OrMinusOne(() => ProcessStats.OpenFds())}," +
+            $"\"threads\":{OrMinusOne(() => ProcessStats.Threads())},\"managedHeapBytes\":{GC.GetTotalMemory(forceFullCollection: false)}," +
             $"\"accepted\":{meter.Accepted},\"active\":{meter.Active},\"acceptErrors\":{meter.AcceptErrors}," +
             $"\"unexpectedErrors\":{UnexpectedErrors}}}");
+    }
+
+    private static long OrMinusOne(Func<long> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
     }
 
     private static Task NotFound(HttpContext context)

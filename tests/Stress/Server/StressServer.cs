@@ -36,6 +36,10 @@ internal sealed class StressServer : IAsyncDisposable
     /// <summary><c>Stress serve</c>: starts, prints where it listens, and runs until SIGTERM or Ctrl+C.</summary>
     public static async Task<int> ServeAsync(ServeOptions options)
     {
+        if (options.StartTimerThread)
+        {
+            await Task.Delay(1);
+        }
         if (options.MaxOpenFiles > 0)
         {
             ResourceLimits.SetOpenFiles((ulong)options.MaxOpenFiles, (ulong)options.MaxOpenFiles);
