@@ -36,8 +36,8 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>Edges of the listen fd, from the loop; the accept thread waits on it. Resumes on the thread pool.</summary>
     private readonly ReadinessSignal _acceptable = new(runContinuationsAsynchronously: true);
 
-    /// <summary>Cancelled by <see cref="UnbindAsync"/> to end a back-off early.</summary>
-    private readonly CancellationTokenSource _unbindCts = new();
+    /// <summary>Ends a back-off: set by the loop's timer, closed (waking with false) by unbind. Resumes on the thread pool.</summary>
+    private readonly ReadinessSignal _backoffElapsed = new(runContinuationsAsynchronously: true);
 
     /// <summary>0 while bound; 1 once <see cref="UnbindAsync"/> ran. Interlocked.</summary>
     private int _unbound;
@@ -112,7 +112,11 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             int fd = TryAccept(out var peer);
             if (fd >= 0)
             {
-                return CreateConnection(fd, ref peer);
+                if (TryCreateConnection(fd, ref peer) is { } connection)
+                {
+                    return connection;
+                }
+                continue;
             }
 
             int errno = -fd;
@@ -141,11 +145,12 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                     exhaustionLogged = true;
                     EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)backoff.TotalMilliseconds);
                 }
-                try
-                {
-                    await Task.Delay(backoff, _unbindCts.Token).WaitAsync(cancellationToken);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                // No spin: pending connections raise no new edge meanwhile (edge-triggered), and the wait is a timer on
+                // the loop, which needs no fd or thread (both may be out now).
+                _backoffElapsed.Reset();
+                var elapsed = _backoffElapsed.WaitAsync();
+                _loop.ScheduleAfter(backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
+                if (!await elapsed)
                 {
                     return null; // unbound during the back-off
                 }
@@ -183,8 +188,29 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         }
     }
 
-    private EpollConnection CreateConnection(int fd, ref SockAddr peer)
+    /// <summary>
+    /// Wraps an accepted fd; null (the fd closed, the failure logged) when that fails, e.g. out of memory: Kestrel
+    /// stops accepting forever if AcceptAsync throws, so one failed connection must not escape.
+    /// </summary>
+    private EpollConnection? TryCreateConnection(int fd, ref SockAddr peer)
     {
+        var handle = new SafeFdHandle(fd);
+        try
+        {
+            return CreateConnection(handle, ref peer);
+        }
+        catch (Exception ex)
+        {
+            handle.Dispose();
+            _group.Metrics.AcceptError("setup");
+            EpollTransportLog.ConnectionSetupFailed(_logger, EndPoint, ex);
+            return null;
+        }
+    }
+
+    private EpollConnection CreateConnection(SafeFdHandle handle, ref SockAddr peer)
+    {
+        int fd = handle.Fd;
         var options = _group.Options;
         if (options.NoDelay && _socket.IsTcp)
         {
@@ -197,7 +223,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             IPEndPoint ip => new IPEndPoint(ip.Address, ip.Port),
             var other => other,
         };
-        var connection = new EpollConnection(new SafeFdHandle(fd), _group.Next(), options, local, remote, _connectionLogger, _group.Metrics);
+        var connection = new EpollConnection(handle, _group.Next(), options, local, remote, _connectionLogger, _group.Metrics);
         _group.Metrics.ConnectionAccepted();
         connection.Start();
         return connection;
@@ -215,7 +241,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         {
             _loop.Unregister(_handle.Fd, this);
             _acceptable.Close();
-            _unbindCts.Cancel();
+            _backoffElapsed.Close();
             // Closing the listen fd refuses new connections at once; a concurrent accept4 keeps it open until it returns.
             // An inherited fd is not ours: the handle leaves it open (connections then wait in its backlog).
             _handle.Dispose();
@@ -229,7 +255,6 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         Unbind();
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _unbindCts.Dispose();
             _releaseGroup(_group);
         }
         return default;

@@ -35,6 +35,9 @@ internal static partial class EpollTransportLog
     [LoggerMessage(104, LogLevel.Error, "Accepting on {EndPoint} failed: {Error}. The listener stops accepting.")]
     public static partial void AcceptFailed(ILogger logger, System.Net.EndPoint endPoint, string error);
 
+    [LoggerMessage(105, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; it was closed and accepting goes on.")]
+    public static partial void ConnectionSetupFailed(ILogger logger, System.Net.EndPoint endPoint, Exception exception);
+
     [LoggerMessage(200, LogLevel.Debug, "Connection id \"{ConnectionId}\" received FIN.")]
     public static partial void ConnectionReadFin(ILogger logger, string connectionId);
 

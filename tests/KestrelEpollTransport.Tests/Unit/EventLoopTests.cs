@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
+using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -76,6 +77,19 @@ public sealed class EventLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task ScheduleAfter_LoopBlocked_RunsOnTheLoopThreadNoEarlierThanDue()
+    {
+        var ran = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        _loop.ScheduleAfter(TimeSpan.FromMilliseconds(50), _ => ran.SetResult(_loop.IsLoopThread), null);
+
+        Assert.True(await ran.Task.WaitAsync(Timeout), "the timer ran off the loop thread");
+        // A lower bound only: the loop's clock is Environment.TickCount64 (ms), so allow its rounding.
+        Assert.True(started.ElapsedMilliseconds >= 40, $"ran after {started.ElapsedMilliseconds} ms, before it was due");
+    }
+
+    [Fact]
     public async Task Register_FdBecomesReadable_HandlerGetsEdgeOnTheLoopThread()
     {
         using var eventFd = CreateEventFd();
@@ -136,7 +150,7 @@ public sealed class EventLoopTests : IDisposable
     }
 
     [Fact]
-    public void Stop_WithRegistrationLeft_TellsItAndEndsTheThread()
+    public async Task Stop_WithRegistrationLeft_TellsItAndEndsTheThread()
     {
         using var eventFd = CreateEventFd();
         var handler = new RecordingHandler(_loop);
@@ -146,7 +160,10 @@ public sealed class EventLoopTests : IDisposable
         _stopped = true;
 
         Assert.Equal(1, handler.StoppingCalls);
-        Assert.DoesNotContain(Directory.GetDirectories("/proc/self/task"), task => ReadComm(task) == "epoll-loop-7");
+        // Join returns when the managed thread is done; the kernel task leaves /proc a moment later.
+        await Eventually.AssertAsync(
+            () => !Directory.GetDirectories("/proc/self/task").Any(task => ReadComm(task) == "epoll-loop-7"),
+            () => "thread epoll-loop-7 is still listed in /proc/self/task");
     }
 
     private static string ReadComm(string task)
