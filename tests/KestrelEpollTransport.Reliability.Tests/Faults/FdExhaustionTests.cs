@@ -182,7 +182,10 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         Assert.True(server.CountLines("crit:") == 0, "The server stopped accepting: " + ServerErrors(server));
 
     private static string ServerErrors(StressServerProcess server) =>
-        string.Join(" | ", server.Lines.Where(l => l.StartsWith("crit:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal)).Select(l => l.Length > 400 ? l[..400] : l));
+        (server.Process.HasExited ? $"the server process died (exit code {server.Process.ExitCode}) | " : "") +
+        string.Join(" | ", server.Lines
+            .Where(l => l.StartsWith("crit:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("stderr:", StringComparison.Ordinal))
+            .Select(l => l.Length > 400 ? l[..400] : l));
 
     private static async Task<Burst> OpenBurstAsync(StressServerProcess server, int count)
     {

@@ -12,8 +12,8 @@ internal static class Hello
     private static int _connectionNumber;
 
     /// <summary>Opens a connection with a fresh nonce (of run 1, so misrouted answers are recognised).</summary>
-    public static Task<StressConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken, int? receiveBufferSize = null) =>
-        StressConnection.ConnectAsync(endPoint, StressPayload.MakeNonce(1, (uint)Interlocked.Increment(ref _connectionNumber)), cancellationToken, receiveBufferSize);
+    public static Task<StressConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken, int? receiveBufferSize = null, int bufferSize = 64 * 1024) =>
+        StressConnection.ConnectAsync(endPoint, StressPayload.MakeNonce(1, (uint)Interlocked.Increment(ref _connectionNumber)), cancellationToken, receiveBufferSize, bufferSize);
 
     /// <summary>Sends /hello on <paramref name="connection"/> and checks the answer (throws <see cref="StressFailureException"/> if wrong).</summary>
     public static async Task ExchangeAsync(StressConnection connection, CancellationToken cancellationToken)

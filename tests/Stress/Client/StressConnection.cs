@@ -12,7 +12,10 @@ namespace Stress.Client;
 /// </summary>
 internal sealed class StressConnection : IDisposable
 {
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    /// <summary>The default receive buffer: room for a response head and a good slice of a body.</summary>
+    private const int DefaultBufferSize = 64 * 1024;
+
+    private readonly byte[] _buffer;
 
     /// <summary>Received bytes not yet consumed are <c>_buffer[_start.._end]</c>.</summary>
     private int _start;
@@ -24,10 +27,12 @@ internal sealed class StressConnection : IDisposable
 
     private uint _sequence;
 
-    private StressConnection(Socket socket, ulong nonce)
+    private StressConnection(Socket socket, ulong nonce, int bufferSize)
     {
         Socket = socket;
         Nonce = nonce;
+        _buffer = new byte[bufferSize];
+        ReceiveChunk = bufferSize;
     }
 
     /// <summary>The socket, for half-close, reset and socket options.</summary>
@@ -37,13 +42,16 @@ internal sealed class StressConnection : IDisposable
     public ulong Nonce { get; }
 
     /// <summary>The most bytes one receive asks for; small values make a slow reader.</summary>
-    public int ReceiveChunk { get; set; } = 64 * 1024;
+    public int ReceiveChunk { get; set; }
 
     /// <summary>A pause before each receive; a slow reader's.</summary>
     public TimeSpan ReceiveDelay { get; set; }
 
-    /// <summary>Connects; <paramref name="receiveBufferSize"/> (SO_RCVBUF) is set before the connect when given.</summary>
-    public static async Task<StressConnection> ConnectAsync(IPEndPoint endPoint, ulong nonce, CancellationToken cancellationToken, int? receiveBufferSize = null)
+    /// <summary>
+    /// Connects; <paramref name="receiveBufferSize"/> (SO_RCVBUF) is set before the connect when given.
+    /// <paramref name="bufferSize"/> is this client's own buffer (a response head must fit): small for 10,000 connections.
+    /// </summary>
+    public static async Task<StressConnection> ConnectAsync(IPEndPoint endPoint, ulong nonce, CancellationToken cancellationToken, int? receiveBufferSize = null, int bufferSize = DefaultBufferSize)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -53,7 +61,7 @@ internal sealed class StressConnection : IDisposable
                 socket.ReceiveBufferSize = size;
             }
             await socket.ConnectAsync(endPoint, cancellationToken);
-            return new StressConnection(socket, nonce);
+            return new StressConnection(socket, nonce, bufferSize);
         }
         catch (SocketException e)
         {
@@ -273,7 +281,7 @@ internal sealed class StressConnection : IDisposable
             }
             if (_start == 0 && _end == _buffer.Length)
             {
-                throw new StressFailureException(FailureKind.Corrupted, "A header line is longer than 64 KiB.");
+                throw new StressFailureException(FailureKind.Corrupted, $"A header line is longer than the {_buffer.Length}-byte buffer.");
             }
             if (await FillAsync(cancellationToken) == 0)
             {
