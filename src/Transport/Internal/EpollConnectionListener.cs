@@ -39,6 +39,13 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>Ends a back-off: set by the loop's timer, closed (waking with false) by unbind. Resumes on the thread pool.</summary>
     private readonly ReadinessSignal _backoffElapsed = new(runContinuationsAsynchronously: true);
 
+    /// <summary>In a burst of EMFILE/ENFILE (logged at its start); cleared when accept4 drains the backlog. Accept thread only
+    /// (Kestrel calls AcceptAsync serially).</summary>
+    private bool _exhausted;
+
+    /// <summary>The next back-off; doubles within a burst. Accept thread only.</summary>
+    private TimeSpan _backoff = MinBackoff;
+
     /// <summary>0 while bound; 1 once <see cref="UnbindAsync"/> ran. Interlocked.</summary>
     private int _unbound;
 
@@ -98,8 +105,6 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         using var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static s => ((ReadinessSignal)s!).Signal(), _acceptable)
             : default;
-        var backoff = MinBackoff;
-        bool exhaustionLogged = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -122,6 +127,9 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             int errno = -fd;
             if (errno == Errno.EAGAIN)
             {
+                // The backlog is drained: a burst of exhaustion, if any, is over.
+                _exhausted = false;
+                _backoff = MinBackoff;
                 if (!await _acceptable.WaitAsync())
                 {
                     return null;
@@ -140,21 +148,23 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             else if (Errno.IsResourceExhaustion(errno))
             {
                 _group.Metrics.AcceptError(Errno.Name(errno));
-                if (!exhaustionLogged)
+                if (!_exhausted)
                 {
-                    exhaustionLogged = true;
-                    EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)backoff.TotalMilliseconds);
+                    // Once per burst: at the limit, accepts alternate with EMFILE as fds come and go; that is one burst
+                    // until the backlog is drained.
+                    _exhausted = true;
+                    EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)_backoff.TotalMilliseconds);
                 }
                 // No spin: pending connections raise no new edge meanwhile (edge-triggered), and the wait is a timer on
                 // the loop, which needs no fd or thread (both may be out now).
                 _backoffElapsed.Reset();
                 var elapsed = _backoffElapsed.WaitAsync();
-                _loop.ScheduleAfter(backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
+                _loop.ScheduleAfter(_backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
                 if (!await elapsed)
                 {
                     return null; // unbound during the back-off
                 }
-                backoff = backoff * 2 < MaxBackoff ? backoff * 2 : MaxBackoff;
+                _backoff = _backoff * 2 < MaxBackoff ? _backoff * 2 : MaxBackoff;
             }
             else
             {
