@@ -20,7 +20,7 @@ internal sealed class BenchOptions
     /// <summary>Scenario names, in run order. Defaults to all of them.</summary>
     public IReadOnlyList<string> Scenarios { get; private set; } = Scenario.AllNames;
 
-    /// <summary>Server names: sockets, sockets-tuned, epoll, floor. Defaults to all four.</summary>
+    /// <summary>Server names: sockets, sockets-tuned, epoll, epoll-inline, floor. Defaults to all but epoll-inline.</summary>
     public IReadOnlyList<string> Servers { get; private set; } = ["sockets", "sockets-tuned", "epoll", "floor"];
 
     /// <summary>CPUs for the server and for the load generator, taskset syntax; null picks them (see CoreLayout).</summary>
@@ -69,7 +69,8 @@ internal sealed class BenchOptions
           --perf-duration SECONDS   syscall-counting pass per measurement (default 3)
           --rounds N                rounds, servers alternating A B C A B C (default 3)
           --scenarios LIST          page,plaintext,json,large,latency,idle (default all)
-          --servers LIST            sockets,sockets-tuned,epoll,floor (default all)
+          --servers LIST            sockets,sockets-tuned,epoll,floor (default), and epoll-inline (epoll with
+                                    UnsafePreferInlineScheduling, the counterpart of sockets-tuned)
           --cores SERVER/LOAD       CPUs in taskset syntax, e.g. 1/0 or 2-3/0-1 (default: upper half for the
                                     server, lower half for the load; no pinning on one CPU)
           --processor-count N       DOTNET_PROCESSOR_COUNT=N for every server
@@ -150,8 +151,8 @@ internal sealed class BenchOptions
                 return unknown is null ? null : $"Unknown scenario '{unknown}': use {string.Join(", ", Scenario.AllNames)}.";
             case "--servers":
                 Servers = SplitList(value);
-                var bad = Servers.FirstOrDefault(s => s is not ("sockets" or "sockets-tuned" or "epoll" or "floor"));
-                return bad is null ? null : $"Unknown server '{bad}': use sockets, sockets-tuned, epoll, floor.";
+                var bad = Servers.FirstOrDefault(s => s is not ("sockets" or "sockets-tuned" or "epoll" or "epoll-inline" or "floor"));
+                return bad is null ? null : $"Unknown server '{bad}': use sockets, sockets-tuned, epoll, epoll-inline, floor.";
             case "--threads":
                 var threads = new List<int>();
                 foreach (string item in SplitList(value))

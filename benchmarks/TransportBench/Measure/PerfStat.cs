@@ -48,8 +48,15 @@ internal static class PerfStat
         string? failure = await TryCountAsync(cancellationToken);
         if (failure is not null && Environment.UserName == "root" && File.Exists("/proc/sys/kernel/perf_event_paranoid"))
         {
-            await File.WriteAllTextAsync("/proc/sys/kernel/perf_event_paranoid", "-1", cancellationToken);
-            failure = await TryCountAsync(cancellationToken);
+            try
+            {
+                await File.WriteAllTextAsync("/proc/sys/kernel/perf_event_paranoid", "-1", cancellationToken);
+                failure = await TryCountAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A container's /proc/sys is read-only: keep the first failure, which says what perf saw.
+            }
         }
         return failure is null ? null : $"perf cannot count syscall tracepoints: {failure}";
     }

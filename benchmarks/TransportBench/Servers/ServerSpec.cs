@@ -52,6 +52,11 @@ internal sealed record ServerSpec(
                 case "epoll":
                     servers.Add(new ServerSpec(name, "epoll", CommonEnvironment(options, inlineCompletions: false), []));
                     break;
+                case "epoll-inline":
+                    // The app on the event loop, no thread-pool hop: epoll's counterpart of sockets-tuned.
+                    servers.Add(new ServerSpec(name, "epoll", CommonEnvironment(options, inlineCompletions: false),
+                        ["--Kestrel:EpollTransport:UnsafePreferInlineScheduling=true"]));
+                    break;
                 case "floor":
                     var floorEnvironment = new Dictionary<string, string?>(CommonEnvironment(options, inlineCompletions: false))
                     {
