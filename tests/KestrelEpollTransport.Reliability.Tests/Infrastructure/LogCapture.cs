@@ -13,12 +13,15 @@ namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
 public sealed record LogEntry(string Category, int EventId, LogLevel Level, string Message, Exception? Exception);
 
 /// <summary>
-/// Keeps a host's log entries at <see cref="LogLevel.Information"/> and above, so a test can count them (a fault
-/// logged once, an exhaustion logged once per burst), and copies warnings and errors to the test's output.
+/// Keeps a host's log entries at <paramref name="minimumLevel"/> and above, so a test can count them (a fault logged
+/// once, a slow response ended by Kestrel), and copies warnings and errors to the test's output.
 /// </summary>
-public sealed class LogCapture(ITestOutputHelper? output) : ILoggerProvider
+public sealed class LogCapture(ITestOutputHelper? output, LogLevel minimumLevel = LogLevel.Information) : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
+
+    /// <summary>The least level kept.</summary>
+    public LogLevel MinimumLevel => minimumLevel;
 
     /// <summary>Every entry so far.</summary>
     public IReadOnlyCollection<LogEntry> Entries => _entries;
@@ -61,7 +64,7 @@ public sealed class LogCapture(ITestOutputHelper? output) : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= capture.MinimumLevel;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

@@ -26,6 +26,9 @@ public sealed class ReliabilityHostOptions
     /// <summary>Middleware that runs before the stress endpoints (a test's own endpoints).</summary>
     public Action<IApplicationBuilder>? ConfigureApp { get; set; }
 
+    /// <summary>The least level logged (and captured). Defaults to Information; Debug shows Kestrel's connection events.</summary>
+    public LogLevel MinimumLogLevel { get; set; } = LogLevel.Information;
+
     /// <summary>How long a stop waits for requests in flight. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -78,10 +81,10 @@ public sealed class ReliabilityHost : IAsyncDisposable
             ContentRootPath = EmptyContentRoot.Value,
             EnvironmentName = Environments.Production,
         });
-        var logs = new LogCapture(output);
+        var logs = new LogCapture(output, options.MinimumLogLevel);
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
