@@ -82,7 +82,8 @@ internal sealed class BenchOptions
           --out DIR                 results folder (default benchmarks/results/<timestamp>)
           --sample DIR              use this published SampleWeb instead of building one
           --no-perf                 skip syscall counting
-          --quick                   a few seconds in all (CI): 1 round, page + latency + idle, tiny loads
+          --quick                   about a minute in all (CI): 1 round, page + latency + idle, tiny loads,
+                                    no repeats of noisy runs
         """;
 
     /// <summary>Parses the arguments; returns null and writes why to <paramref name="error"/> when they are wrong.</summary>
@@ -127,6 +128,8 @@ internal sealed class BenchOptions
         Rounds = 1;
         IdleConnections = 256;
         Scenarios = ["page", "latency", "idle"];
+        // Proof that it works, not figures: a noisy run is not worth repeating.
+        MaxNoisePercent = 100;
     }
 
     private string? Apply(string flag, string value)
