@@ -25,7 +25,11 @@ internal sealed class StressWorker(WorkerContext context, Func<bool> serverStopp
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     context.DropKeepAlive();
-                    Record(kind, e, deadline.IsCancellationRequested);
+                    if (!Record(kind, e, deadline.IsCancellationRequested))
+                    {
+                        // The server is stopping and refused or closed this one: no use hammering its closed port.
+                        await Task.Delay(10, CancellationToken.None);
+                    }
                 }
             }
         }
@@ -50,7 +54,8 @@ internal sealed class StressWorker(WorkerContext context, Func<bool> serverStopp
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    private void Record(OperationKind kind, Exception e, bool deadlinePassed)
+    /// <summary>Counts the failure; false when it was instead the end of an exchange by a server stop.</summary>
+    private bool Record(OperationKind kind, Exception e, bool deadlinePassed)
     {
         bool stopping = serverStopping();
         var (failure, message) = e switch
@@ -67,8 +72,9 @@ internal sealed class StressWorker(WorkerContext context, Func<bool> serverStopp
         if (stopping && failure == FailureKind.Dropped)
         {
             context.Stats.RecordShutdownEnd(kind);
-            return;
+            return false;
         }
         context.Stats.RecordFailure(kind, failure, message);
+        return true;
     }
 }

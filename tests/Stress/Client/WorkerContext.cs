@@ -13,6 +13,9 @@ internal sealed class WorkerContext(IPEndPoint endPoint, StressRunOptions option
 
     private StressConnection? _keepAlive;
 
+    /// <summary>The server said <c>Connection: close</c>: the keep-alive connection is dropped before its next use.</summary>
+    private bool _keepAliveClosing;
+
     public IPEndPoint EndPoint { get; } = endPoint;
 
     public StressRunOptions Options { get; } = options;
@@ -32,19 +35,26 @@ internal sealed class WorkerContext(IPEndPoint endPoint, StressRunOptions option
     /// <summary>The worker's keep-alive connection: the last one, or a new one (none yet, dropped, or by chance).</summary>
     public async Task<StressConnection> KeepAliveAsync(CancellationToken cancellationToken)
     {
-        if (_keepAlive is not null && Random.NextDouble() < RenewChance)
+        if (_keepAlive is not null && (_keepAliveClosing || Random.NextDouble() < RenewChance))
         {
             DropKeepAlive();
         }
         return _keepAlive ??= await OpenAsync(cancellationToken);
     }
 
-    /// <summary>Closes the keep-alive connection (after a failure, or when the server said close).</summary>
+    /// <summary>Closes the keep-alive connection (after a failure).</summary>
     public void DropKeepAlive()
     {
         _keepAlive?.Dispose();
         _keepAlive = null;
+        _keepAliveClosing = false;
     }
+
+    /// <summary>
+    /// The server said <c>Connection: close</c>: the keep-alive connection is dropped before its next exchange, not
+    /// now (a pipelined burst may still be reading from it; the responses the server will not send then fail it).
+    /// </summary>
+    public void KeepAliveClosing() => _keepAliveClosing = true;
 
     /// <summary>
     /// A body size from 0 to <see cref="StressRunOptions.MaxBodySize"/>: a third up to 4 KiB, a third up to 256 KiB,

@@ -30,9 +30,13 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
     private const int FlushSize = 64 * 1024;
 
     private long _unexpectedErrors;
+    private long _slowInFlight;
 
     /// <summary>Exceptions from handlers other than a client going away (and other than /throw's).</summary>
     public long UnexpectedErrors => Interlocked.Read(ref _unexpectedErrors);
+
+    /// <summary>/slow requests waiting now (a shutdown test knows its requests are in flight).</summary>
+    public long SlowInFlight => Interlocked.Read(ref _slowInFlight);
 
     /// <summary>Serves every endpoint from one terminal middleware (no routing: its cost would hide the transport).</summary>
     public void Map(IApplicationBuilder app) => app.Run(HandleAsync);
@@ -157,11 +161,19 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
         await WriteTextAsync(context, "text/plain", Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static async Task SlowAsync(HttpContext context)
+    private async Task SlowAsync(HttpContext context)
     {
         int ms = Math.Clamp(int.Parse(context.Request.Query["ms"].ToString(), CultureInfo.InvariantCulture), 0, 60_000);
-        // Not bound to RequestAborted: a graceful stop must let this request finish (the shutdown test's point).
-        await Task.Delay(ms);
+        Interlocked.Increment(ref _slowInFlight);
+        try
+        {
+            // Not bound to RequestAborted: a graceful stop must let this request finish (the shutdown test's point).
+            await Task.Delay(ms);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _slowInFlight);
+        }
         await HelloAsync(context);
     }
 
@@ -179,7 +191,7 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
             $"{{\"pid\":{Environment.ProcessId},\"rssBytes\":{OrMinusOne(() => ProcessStats.RssBytes())},\"openFds\":{OrMinusOne(() => ProcessStats.OpenFds())}," +
             $"\"threads\":{OrMinusOne(() => ProcessStats.Threads())},\"managedHeapBytes\":{GC.GetTotalMemory(forceFullCollection: false)}," +
             $"\"accepted\":{meter.Accepted},\"active\":{meter.Active},\"acceptErrors\":{meter.AcceptErrors}," +
-            $"\"unexpectedErrors\":{UnexpectedErrors}}}");
+            $"\"unexpectedErrors\":{UnexpectedErrors},\"slowInFlight\":{SlowInFlight}}}");
     }
 
     private static long OrMinusOne(Func<long> read)

@@ -52,7 +52,7 @@ internal static class BodyExchanges
         }
         if (head.ConnectionClose)
         {
-            context.DropKeepAlive();
+            context.KeepAliveClosing();
         }
     }
 

@@ -61,7 +61,7 @@ internal static class KeepAliveExchanges
         Requests.CheckHello(Encoding.ASCII.GetString(body.GetBuffer(), 0, (int)body.Length), connection.Nonce, sequence);
         if (head.ConnectionClose)
         {
-            context.DropKeepAlive();
+            context.KeepAliveClosing();
         }
     }
 
@@ -80,7 +80,7 @@ internal static class KeepAliveExchanges
         verifier.AssertComplete();
         if (head.ConnectionClose)
         {
-            context.DropKeepAlive();
+            context.KeepAliveClosing();
         }
     }
 }

@@ -10,9 +10,11 @@ internal static class PeerBehaviours
     /// </summary>
     public static async Task HalfCloseAsync(WorkerContext context, CancellationToken cancellationToken)
     {
+        // Outside the catch: a refused connect is not a cut response.
+        using var connection = await context.OpenAsync(cancellationToken);
         try
         {
-            await HalfCloseExchangeAsync(context, cancellationToken);
+            await HalfCloseExchangeAsync(context, connection, cancellationToken);
         }
         catch (Exception e) when (e is NoResponseException or StressFailureException { Kind: FailureKind.Truncated })
         {
@@ -20,9 +22,8 @@ internal static class PeerBehaviours
         }
     }
 
-    private static async Task HalfCloseExchangeAsync(WorkerContext context, CancellationToken cancellationToken)
+    private static async Task HalfCloseExchangeAsync(WorkerContext context, StressConnection connection, CancellationToken cancellationToken)
     {
-        using var connection = await context.OpenAsync(cancellationToken);
         uint sequence = connection.NextSequence();
         if (context.Random.Next(2) == 0)
         {
