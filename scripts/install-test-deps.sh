@@ -1,12 +1,21 @@
 #!/bin/sh
 # Installs what the test suite needs beyond the .NET 10 SDK, from Debian packages, only when missing:
-#   gcc, libc6-dev  the kernel-ABI unit tests compile a C probe against the libc headers (sizeof/offsetof/flags)
+#   gcc, libc6-dev  the kernel-ABI unit tests compile a C probe against the libc headers (sizeof/offsetof/flags);
+#                   the NativeAOT publish test links SampleWeb with it (ILCompiler falls back to gcc without clang)
+#   curl            the sample site checked as a user would, over HTTP/1.1 and h2c (Protocols/CurlSampleWebTests)
+#   nghttp2-client  h2load and nghttp, HTTP/2 cleartext clients (Protocols/Http2CleartextTests)
 # Run as root (CI does) or through sudo. Safe to run again: it installs nothing that is already there.
 set -eu
 
 missing=""
-command -v cc >/dev/null 2>&1 || missing="$missing gcc"
-[ -f /usr/include/sys/epoll.h ] || missing="$missing libc6-dev"
+# Debian keeps sys/epoll.h under the multiarch folder (/usr/include/x86_64-linux-gnu/sys), so ask the compiler.
+if ! command -v cc >/dev/null 2>&1; then
+    missing="$missing gcc libc6-dev"
+elif ! printf '#include <sys/epoll.h>\n' | cc -E -x c - >/dev/null 2>&1; then
+    missing="$missing libc6-dev"
+fi
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+{ command -v h2load >/dev/null 2>&1 && command -v nghttp >/dev/null 2>&1; } || missing="$missing nghttp2-client"
 
 if [ -n "$missing" ]; then
     SUDO=""
