@@ -40,6 +40,12 @@ public sealed class TestHostOptions
     /// place of HTTP.
     /// </summary>
     public Action<KestrelServerOptions>? ConfigureKestrel { get; set; }
+
+    /// <summary>
+    /// Applied to the app's builder last, before it is built: configuration sources, logging providers and levels,
+    /// services (e.g. a configuration section the transport binds, or a log collector).
+    /// </summary>
+    public Action<WebApplicationBuilder>? ConfigureBuilder { get; set; }
 }
 
 /// <summary>
@@ -68,10 +74,14 @@ public sealed class TestHost : IAsyncDisposable
     public LeakTrackingMemoryPoolFactory MemoryPool { get; }
 
     /// <summary>The first bound address as Kestrel reports it (<see cref="IServerAddressesFeature"/>), e.g. http://127.0.0.1:41234.</summary>
+    /// <remarks>Null when the first endpoint is not a TCP address (a Unix socket, an inherited fd): see <see cref="Addresses"/>.</remarks>
     public Uri Address { get; private set; } = null!;
 
-    /// <summary>The first bound address as an endpoint, for raw sockets.</summary>
+    /// <summary>The first bound address as an endpoint, for raw sockets; null when it is not an IP address.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
+
+    /// <summary>Every bound address as Kestrel reports it, e.g. http://unix:/tmp/x.sock for a Unix socket.</summary>
+    public IReadOnlyList<string> Addresses { get; private set; } = [];
 
     /// <summary>The app's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -171,6 +181,7 @@ public sealed class TestHost : IAsyncDisposable
         // Registered last, so it is the one both transports (and Kestrel) resolve.
         var memoryPool = new LeakTrackingMemoryPoolFactory();
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(memoryPool);
+        options.ConfigureBuilder?.Invoke(builder);
 
         var app = builder.Build();
         configureApp(app);
@@ -182,8 +193,13 @@ public sealed class TestHost : IAsyncDisposable
     {
         await _app.StartAsync().WithTimeout();
         var addresses = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        Address = new Uri(addresses.First());
-        EndPoint = new IPEndPoint(IPAddress.Parse(Address.DnsSafeHost), Address.Port);
+        Addresses = addresses.ToList();
+        // Kestrel names a Unix socket "http://unix:/path" and an inherited fd "http://<file handle>": no IP end point.
+        if (Uri.TryCreate(Addresses[0], UriKind.Absolute, out var address) && IPAddress.TryParse(address.DnsSafeHost, out var ip))
+        {
+            Address = address;
+            EndPoint = new IPEndPoint(ip, address.Port);
+        }
     }
 
     /// <summary>Stops the host gracefully: unbinds, waits for requests in flight (up to the shutdown timeout).</summary>
