@@ -16,6 +16,10 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls("http://localhost:9999");
 }
 
+// systemd socket activation: with LISTEN_FDS and LISTEN_PID (this process) set, serve the listening sockets systemd
+// passes from fd 3 instead of the configured URLs. Without them (the usual case) this does nothing.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.UseSystemd());
+
 var transport = ParseTransport(builder.Configuration["Transport"]);
 switch (transport)
 {
