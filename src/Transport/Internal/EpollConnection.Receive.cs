@@ -100,8 +100,26 @@ internal sealed partial class EpollConnection
         }
     }
 
-    /// <summary>The continuation of a flush that paused reading; scheduled on the loop by the input pipe.</summary>
+    /// <summary>
+    /// The continuation of a flush that paused reading; scheduled on the loop by the input pipe. Runs as posted work,
+    /// so a fault here is this connection's own: it is reset like a fault in <see cref="IEpollHandler.OnEvents"/>,
+    /// never left hanging (no new edge would come for data already read off the socket).
+    /// </summary>
     private void OnFlushCompleted()
+    {
+        try
+        {
+            ResumeReceive();
+        }
+        catch (Exception ex)
+        {
+            // Logged as the loop logs a fault in an event handler: same category, same id.
+            EpollTransportLog.HandlerFault(_loop.Logger, _loop.Id, ex);
+            ((IEpollHandler)this).OnFault(ex);
+        }
+    }
+
+    private void ResumeReceive()
     {
         Debug.Assert(_loop.IsLoopThread, "Flush continuations run on the loop (the input pipe's writer scheduler).");
         _receivePaused = false;

@@ -94,6 +94,9 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
 
     public int Id { get; }
 
+    /// <summary>The loop's logger (category KestrelEpollTransport.EventLoop), for faults in work it runs.</summary>
+    public ILogger Logger => _logger;
+
     /// <summary>The pool connections on this loop rent from (pinned blocks, so syscalls use them directly).</summary>
     public MemoryPool<byte> MemoryPool { get; }
 
