@@ -5,7 +5,7 @@ using Stress.Client;
 namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
 
 /// <summary>What <c>GET /stats</c> of the stress server reports.</summary>
-internal sealed record ServerStats(int Pid, long RssBytes, int OpenFds, int Threads, long ManagedHeapBytes, long Accepted, long Active, long AcceptErrors, long UnexpectedErrors, long SlowInFlight)
+internal sealed record ServerStats(int Pid, long RssBytes, int OpenFds, int Threads, long ManagedHeapBytes, long Accepted, long Active, long KestrelActive, long AcceptErrors, long UnexpectedErrors, long SlowInFlight)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

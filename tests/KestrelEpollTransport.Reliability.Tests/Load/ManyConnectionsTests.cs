@@ -35,7 +35,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
             using var warm = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
             await Hello.ExchangeAsync(warm, Timeouts.DefaultToken());
         }
-        await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(server.EndPoint)).Active == 1, () => "warm-up connections still open");
+        await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(server.EndPoint)).KestrelActive == 1, () => "warm-up connections still open");
         var before = await ServerStats.GetAsync(server.EndPoint, collectGarbage: true);
 
         var connections = new StressConnection[count];
@@ -52,7 +52,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
             }
             var opened = clock.Elapsed;
             var open = await ServerStats.GetAsync(server.EndPoint, collectGarbage: true);
-            Assert.Equal(count + 1, open.Active);
+            Assert.Equal(count + 1, open.KestrelActive);
 
             // Every connection again, all at once: each is still open and served.
             clock.Restart();
@@ -79,7 +79,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
             }
         }
 
-        await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(server.EndPoint)).Active == 1,
+        await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(server.EndPoint)).KestrelActive == 1,
             () => "the server still holds connections after the clients closed them", Timeouts.Bulk);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(Timeouts.Default));

@@ -190,7 +190,7 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"pid\":{Environment.ProcessId},\"rssBytes\":{OrMinusOne(() => ProcessStats.RssBytes())},\"openFds\":{OrMinusOne(() => ProcessStats.OpenFds())}," +
             $"\"threads\":{OrMinusOne(() => ProcessStats.Threads())},\"managedHeapBytes\":{GC.GetTotalMemory(forceFullCollection: false)}," +
-            $"\"accepted\":{meter.Accepted},\"active\":{meter.Active},\"acceptErrors\":{meter.AcceptErrors}," +
+            $"\"accepted\":{meter.Accepted},\"active\":{meter.Active},\"kestrelActive\":{meter.KestrelActive},\"acceptErrors\":{meter.AcceptErrors}," +
             $"\"unexpectedErrors\":{UnexpectedErrors},\"slowInFlight\":{SlowInFlight}}}");
     }
 

@@ -3,23 +3,28 @@ using System.Diagnostics.Metrics;
 namespace Stress.Server;
 
 /// <summary>
-/// Listens to the epoll transport's meter (<c>KestrelEpollTransport</c>) in this process and keeps its counters, so
-/// <c>/stats</c> can report accept errors and connections the way <c>dotnet-counters</c> would see them.
+/// Listens to the epoll transport's meter (<c>KestrelEpollTransport</c>) and Kestrel's active-connection count in this
+/// process and keeps the counters, so <c>/stats</c> can report accept errors and connections the way
+/// <c>dotnet-counters</c> would see them (Kestrel's count serves either transport).
 /// </summary>
 internal sealed class TransportMeterWatcher : IDisposable
 {
     private const string MeterName = "KestrelEpollTransport";
+    private const string KestrelMeterName = "Microsoft.AspNetCore.Server.Kestrel";
+    private const string KestrelActiveConnections = "kestrel.active_connections";
 
     private readonly MeterListener _listener = new();
     private long _accepted;
     private long _active;
     private long _acceptErrors;
+    private long _kestrelActive;
 
     public TransportMeterWatcher()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MeterName && instrument.Name is "epoll.connections.accepted" or "epoll.connections.active" or "epoll.accept.errors")
+            if ((instrument.Meter.Name == MeterName && instrument.Name is "epoll.connections.accepted" or "epoll.connections.active" or "epoll.accept.errors") ||
+                (instrument.Meter.Name == KestrelMeterName && instrument.Name == KestrelActiveConnections))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -34,6 +39,9 @@ internal sealed class TransportMeterWatcher : IDisposable
                 case "epoll.connections.active":
                     Interlocked.Add(ref _active, value);
                     break;
+                case KestrelActiveConnections:
+                    Interlocked.Add(ref _kestrelActive, value);
+                    break;
                 default:
                     Interlocked.Add(ref _acceptErrors, value);
                     break;
@@ -47,6 +55,9 @@ internal sealed class TransportMeterWatcher : IDisposable
 
     /// <summary>epoll.connections.active now.</summary>
     public long Active => Interlocked.Read(ref _active);
+
+    /// <summary>Kestrel's kestrel.active_connections now (any transport).</summary>
+    public long KestrelActive => Interlocked.Read(ref _kestrelActive);
 
     /// <summary>epoll.accept.errors so far (EMFILE and friends).</summary>
     public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
