@@ -62,11 +62,13 @@ public static class ProcessResources
     }
 
     /// <summary>
-    /// Threads by name, leaving out the thread pool's workers: the pool grows under load and retires idle workers
-    /// only after 20 s, on its own schedule; everything else (the loops, timers, the socket engine) is counted.
+    /// Threads by name, leaving out the runtime's own (".NET TP Worker", ".NET BGC", ".NET Tiered Com"...): the
+    /// runtime starts and retires them on its own schedule (the pool grows under load and retires idle workers after
+    /// 20 s; background GC and the JIT's tiering start on first need). Everything else is counted: the epoll loops,
+    /// Kestrel's timer, and any unnamed thread (named after the process), which is what a leaked thread would be.
     /// </summary>
     public static Dictionary<string, int> NamedThreads() => ThreadNames()
-        .Where(n => n != ".NET TP Worker")
+        .Where(n => !n.StartsWith(".NET ", StringComparison.Ordinal))
         .GroupBy(n => n, StringComparer.Ordinal)
         .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
