@@ -19,7 +19,7 @@ set +e
 dotnet test KestrelEpollTransport.sln -c Release \
     --logger "trx;LogFilePrefix=tests" \
     --results-directory "$results" \
-    --blame-hang-timeout 5m --blame-hang-dump-type none \
+    --blame-hang-timeout 10m --blame-hang-dump-type none \
     "$@"
 status=$?
 set -e

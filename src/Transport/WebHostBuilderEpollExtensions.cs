@@ -11,7 +11,8 @@ namespace Microsoft.AspNetCore.Hosting;
 public static class WebHostBuilderEpollExtensions
 {
     /// <summary>
-    /// Makes Kestrel serve every endpoint the epoll transport can bind (TCP over IPv4 and IPv6) over its own epoll
+    /// Makes Kestrel serve every endpoint the epoll transport can bind (TCP over IPv4 and IPv6, Unix domain sockets,
+    /// listening fds handed in with ListenHandle) over its own epoll
     /// event loops instead of the Sockets transport. Linux only: on another OS the host fails to start with a
     /// <see cref="PlatformNotSupportedException"/>. Options are read from the configuration section
     /// <c>Kestrel:EpollTransport</c> (e.g. <c>"Kestrel": { "EpollTransport": { "ThreadCount": 4 } }</c>).
@@ -39,8 +40,8 @@ public static class WebHostBuilderEpollExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<EpollTransportOptions>, EpollTransportOptionsSetup>());
             services.AddOptions<EpollTransportOptions>().Configure(configureOptions).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EpollTransportOptions>, EpollTransportOptionsValidator>());
-            // Kestrel asks the factories registered last first; this one serves what CanBind accepts and leaves
-            // the rest (Unix sockets, named pipes, inherited handles) to the Sockets transport registered before it.
+            // Kestrel asks the factories registered last first; this one serves what CanBind accepts (IP, Unix
+            // sockets, inherited listening fds) and leaves the rest (named pipes) to the transports registered before it.
             services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
         });
     }
