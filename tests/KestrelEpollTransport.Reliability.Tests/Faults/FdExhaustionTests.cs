@@ -177,6 +177,51 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
             $"The server logged EMFILE {server.CountLines("[102]")} times during one exhaustion ({Cycles} connections let in one by one, the backlog never drained): once per accepted connection, not once per burst.");
     }
 
+    /// <summary>
+    /// While the server is out of fds its handlers block pool threads (a slow dependency), so the thread pool must
+    /// start more threads. Starting a thread takes fds on Linux (pipe2), and .NET treats a failed start there as fatal:
+    /// the process aborts with "Out of memory." (Sockets dies the same way). A transport that accepts until the very
+    /// last fd leaves the runtime none; the open connections must still be served.
+    /// </summary>
+    [Fact]
+    public async Task FdExhaustion_ThreadPoolMustGrowWhileExhausted_ProcessSurvivesAndServes()
+    {
+        const int Blocked = 40;
+        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
+        var control = new List<StressConnection>();
+        for (int i = 0; i < Blocked; i++)
+        {
+            control.Add(await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken()));
+            await Hello.ExchangeAsync(control[^1], Timeouts.DefaultToken());
+        }
+        using var burst = await OpenBurstAsync(server, FirstBurst);
+        await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
+
+        // Every control connection asks for a handler that blocks its pool thread for 2 s: the pool must grow.
+        using var deadline = new CancellationTokenSource(Timeouts.Default);
+        var blocked = control.Select(async connection =>
+        {
+            uint sequence = connection.NextSequence();
+            await connection.SendAsync($"GET /block?ms=2000&n={connection.Nonce:x16}&s={sequence} HTTP/1.1\r\nHost: stress\r\n\r\n", deadline.Token);
+            await Hello.ReadAsync(connection, sequence, deadline.Token);
+        }).ToList();
+        var outcome = await Record.ExceptionAsync(() => Task.WhenAll(blocked));
+
+        try
+        {
+            Assert.True(outcome is null && !server.Process.HasExited,
+                $"The server did not serve its open connections while out of fds and its thread pool had to grow ({outcome?.GetType().Name}: {outcome?.Message}); {ServerErrors(server)}");
+            AssertStillAccepting(server);
+        }
+        finally
+        {
+            foreach (var connection in control)
+            {
+                connection.Dispose();
+            }
+        }
+    }
+
     /// <summary>Fails if the server logged that its listener gave up (an exception escaped AcceptAsync).</summary>
     private static void AssertStillAccepting(StressServerProcess server) =>
         Assert.True(server.CountLines("crit:") == 0, "The server stopped accepting: " + ServerErrors(server));

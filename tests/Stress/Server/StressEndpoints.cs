@@ -18,6 +18,7 @@ namespace Stress.Server;
 /// <item><c>POST /echo</c>: the request body back as it arrives (Content-Length as the request's).</item>
 /// <item><c>POST /upload</c>: the lowercase hex SHA-256 of the request body.</item>
 /// <item><c>GET /slow?ms=&amp;n=&amp;s=</c>: waits <c>ms</c> (at most 60 s), then answers as /hello.</item>
+/// <item><c>GET /block?ms=&amp;n=&amp;s=</c>: blocks a pool thread <c>ms</c> (at most 10 s), then answers as /hello.</item>
 /// <item><c>GET /stats[?gc=1]</c>: this process's RSS, fds, threads, managed heap and the transport's counters, as JSON.</item>
 /// <item><c>GET /throw</c>: the application throws (Kestrel answers 500 and logs it).</item>
 /// </list>
@@ -52,6 +53,7 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
                 "/echo" => EchoAsync(context),
                 "/upload" => UploadAsync(context),
                 "/slow" => SlowAsync(context),
+                "/block" => BlockAsync(context),
                 "/stats" => WriteTextAsync(context, "application/json", Stats(context)),
                 "/throw" => throw new DeliberateFaultException(),
                 _ => NotFound(context),
@@ -175,6 +177,17 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
             Interlocked.Decrement(ref _slowInFlight);
         }
         await HelloAsync(context);
+    }
+
+    /// <summary>
+    /// /block?ms=: holds a pool thread (Thread.Sleep) for up to 10 s, as a handler that blocks would: enough of them
+    /// starve the thread pool, which then starts more threads.
+    /// </summary>
+    private static Task BlockAsync(HttpContext context)
+    {
+        int ms = Math.Clamp(int.Parse(context.Request.Query["ms"].ToString(), CultureInfo.InvariantCulture), 0, 10_000);
+        Thread.Sleep(ms);
+        return HelloAsync(context);
     }
 
     private string Stats(HttpContext context)
