@@ -43,6 +43,16 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// (Kestrel calls AcceptAsync serially).</summary>
     private bool _exhausted;
 
+    /// <summary>
+    /// fds held in reserve while accepting, released the moment accept4 reports EMFILE/ENFILE so the rest of the
+    /// process is never left with none (starting a thread takes fds, and .NET aborts the process with "Out of memory"
+    /// when it cannot). Accepting resumes only once the whole reserve could be taken back. Accept thread only.
+    /// </summary>
+    private readonly List<SafeFdHandle> _fdReserve = [];
+
+    /// <summary>How many fds <see cref="_fdReserve"/> holds: enough for a few thread starts (two fds each) at once.</summary>
+    private const int FdReserveSize = 16;
+
     /// <summary>The next back-off; doubles within a burst. Accept thread only.</summary>
     private TimeSpan _backoff = MinBackoff;
 
@@ -70,6 +80,8 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             _ => null,
         };
         EpollToken = _loop.ReserveToken();
+        // Bound while already short of fds: accept nothing until the reserve can be taken.
+        _exhausted = !TryTakeFdReserve();
     }
 
     public EndPoint EndPoint { get; }
@@ -113,6 +125,16 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 return null;
             }
 
+            if (_exhausted && !TryTakeFdReserve())
+            {
+                // Still short of fds: keep the headroom for the rest of the process and wait again.
+                if (!await BackOffAsync())
+                {
+                    return null;
+                }
+                continue;
+            }
+
             _acceptable.Reset();
             int fd = TryAccept(out var peer);
             if (fd >= 0)
@@ -148,6 +170,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             else if (Errno.IsResourceExhaustion(errno))
             {
                 _group.Metrics.AcceptError(Errno.Name(errno));
+                ReleaseFdReserve();
                 if (!_exhausted)
                 {
                     // Once per burst: at the limit, accepts alternate with EMFILE as fds come and go; that is one burst
@@ -155,16 +178,10 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                     _exhausted = true;
                     EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)_backoff.TotalMilliseconds);
                 }
-                // No spin: pending connections raise no new edge meanwhile (edge-triggered), and the wait is a timer on
-                // the loop, which needs no fd or thread (both may be out now).
-                _backoffElapsed.Reset();
-                var elapsed = _backoffElapsed.WaitAsync();
-                _loop.ScheduleAfter(_backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
-                if (!await elapsed)
+                if (!await BackOffAsync())
                 {
                     return null; // unbound during the back-off
                 }
-                _backoff = _backoff * 2 < MaxBackoff ? _backoff * 2 : MaxBackoff;
             }
             else
             {
@@ -172,6 +189,52 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 EpollTransportLog.AcceptFailed(_logger, EndPoint, Errno.Describe(errno));
                 return null;
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits out one back-off; false when unbound meanwhile. No spin: pending connections raise no new edge meanwhile
+    /// (edge-triggered), and the wait is a timer on the loop, which needs no fd or thread (both may be out now).
+    /// </summary>
+    private async ValueTask<bool> BackOffAsync()
+    {
+        _backoffElapsed.Reset();
+        var elapsed = _backoffElapsed.WaitAsync();
+        _loop.ScheduleAfter(_backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
+        bool result = await elapsed;
+        _backoff = _backoff * 2 < MaxBackoff ? _backoff * 2 : MaxBackoff;
+        return result;
+    }
+
+    /// <summary>Fills the fd reserve; false (and nothing held) when the process is still out of fds.</summary>
+    private bool TryTakeFdReserve()
+    {
+        lock (_fdReserve)
+        {
+            while (_fdReserve.Count < FdReserveSize && Volatile.Read(ref _unbound) == 0)
+            {
+                int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+                if (fd < 0)
+                {
+                    ReleaseFdReserve();
+                    return false;
+                }
+                _fdReserve.Add(new SafeFdHandle(fd));
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Gives the reserve back to the process. Any thread (unbind).</summary>
+    private void ReleaseFdReserve()
+    {
+        lock (_fdReserve)
+        {
+            foreach (var handle in _fdReserve)
+            {
+                handle.Dispose();
+            }
+            _fdReserve.Clear();
         }
     }
 
@@ -256,6 +319,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             // An inherited fd is not ours: the handle leaves it open (connections then wait in its backlog).
             _handle.Dispose();
             _socket.RemoveSocketFile();
+            ReleaseFdReserve();
             EpollTransportLog.Unbound(_logger, EndPoint);
         }
     }
