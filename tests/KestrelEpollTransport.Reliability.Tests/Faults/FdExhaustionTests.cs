@@ -186,7 +186,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     [Fact]
     public async Task FdExhaustion_ThreadPoolMustGrowWhileExhausted_ProcessSurvivesAndServes()
     {
-        const int Blocked = 40;
+        const int Blocked = 16;
         await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
         var control = new List<StressConnection>();
         for (int i = 0; i < Blocked; i++)
@@ -197,12 +197,12 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         using var burst = await OpenBurstAsync(server, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
 
-        // Every control connection asks for a handler that blocks its pool thread for 2 s: the pool must grow.
+        // Every control connection asks for a handler that blocks its pool thread for 1 s: the pool must grow.
         using var deadline = new CancellationTokenSource(Timeouts.Default);
         var blocked = control.Select(async connection =>
         {
             uint sequence = connection.NextSequence();
-            await connection.SendAsync($"GET /block?ms=2000&n={connection.Nonce:x16}&s={sequence} HTTP/1.1\r\nHost: stress\r\n\r\n", deadline.Token);
+            await connection.SendAsync($"GET /block?ms=1000&n={connection.Nonce:x16}&s={sequence} HTTP/1.1\r\nHost: stress\r\n\r\n", deadline.Token);
             await Hello.ReadAsync(connection, sequence, deadline.Token);
         }).ToList();
         var outcome = await Record.ExceptionAsync(() => Task.WhenAll(blocked));
