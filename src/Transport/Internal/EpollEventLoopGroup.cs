@@ -27,7 +27,8 @@ internal sealed class EpollEventLoopGroup : IDisposable
             {
                 // One pool per loop: a loop's connections rent and return blocks mostly on that loop's thread.
                 var pool = memoryPoolFactory.Create(new MemoryPoolOptions { Owner = "KestrelEpollTransport" });
-                _loops[i] = new EpollEventLoop(i, pool, logger, Metrics);
+                // With inline scheduling the application runs inside the loop's events: there is nothing to hand off.
+                _loops[i] = new EpollEventLoop(i, pool, logger, Metrics, handOffWhenBusy: !options.UnsafePreferInlineScheduling);
             }
         }
         catch

@@ -21,6 +21,7 @@ internal sealed class EpollTransportMetrics
     private readonly Counter<long> _bytesRead;
     private readonly Counter<long> _bytesWritten;
     private readonly Counter<long> _wakeups;
+    private readonly Counter<long> _handOffs;
     private readonly Histogram<int> _eventsPerWait;
     private readonly Histogram<int> _iovecsPerWrite;
 
@@ -35,6 +36,7 @@ internal sealed class EpollTransportMetrics
         _bytesRead = _meter.CreateCounter<long>("epoll.connection.bytes_read", "By", "Bytes read from connections.");
         _bytesWritten = _meter.CreateCounter<long>("epoll.connection.bytes_written", "By", "Bytes written to connections.");
         _wakeups = _meter.CreateCounter<long>("epoll.loop.wakeups", "{wakeup}", "eventfd writes that woke a blocked loop.");
+        _handOffs = _meter.CreateCounter<long>("epoll.loop.handoffs", "{handoff}", "Busy periods in which the thread pool polled for a loop.");
         _eventsPerWait = _meter.CreateHistogram<int>("epoll.loop.events_per_wait", "{event}", "Events returned by one epoll_wait.");
         _iovecsPerWrite = _meter.CreateHistogram<int>("epoll.write.iovecs", "{iovec}", "Buffers (iovecs) sent by one writev: the batch size.");
         if (registrations is not null)
@@ -78,6 +80,14 @@ internal sealed class EpollTransportMetrics
         if (_wakeups.Enabled)
         {
             _wakeups.Add(1);
+        }
+    }
+
+    public void LoopHandOff()
+    {
+        if (_handOffs.Enabled)
+        {
+            _handOffs.Add(1);
         }
     }
 

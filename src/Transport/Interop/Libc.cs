@@ -20,6 +20,17 @@ internal static unsafe partial class Libc
         public nuint Count;
     }
 
+    /// <summary>The <c>struct pollfd</c> of poll(2).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    public const short POLLIN = 0x1;
+
     /// <summary>The most iovecs one writev may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many.</summary>
     public const int MaxIOVectors = 64;
 
@@ -51,6 +62,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
     private static partial int unlink_(byte* path);
 
+    [LibraryImport(LibraryName, EntryPoint = "poll", SetLastError = true)]
+    private static partial int poll_(PollFd* fds, nuint count, int timeoutMilliseconds);
+
     [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int eventfd_(uint initialValue, int flags);
 
@@ -74,6 +88,13 @@ internal static unsafe partial class Libc
     public static nint WriteV(int fd, IOVector* vectors, int count) => Result(writev_(fd, vectors, count));
 
     public static int EventFd(uint initialValue, int flags) => Result(eventfd_(initialValue, flags));
+
+    /// <summary>poll(2) on one fd for <paramref name="events"/>: 1 when ready, 0 on timeout, or <c>-errno</c> (EINTR included).</summary>
+    public static int PollOne(int fd, short events, int timeoutMilliseconds)
+    {
+        var entry = new PollFd { Fd = fd, Events = events };
+        return Result(poll_(&entry, 1, timeoutMilliseconds));
+    }
 
     /// <summary>Sets O_NONBLOCK on an fd we did not create (an inherited listening socket).</summary>
     public static int SetNonBlocking(int fd)

@@ -18,6 +18,7 @@ public sealed class KernelAbiTests
         #include <errno.h>
         #include <sys/epoll.h>
         #include <sys/eventfd.h>
+        #include <poll.h>
         #include <sys/socket.h>
         #include <netinet/in.h>
         #include <netinet/tcp.h>
@@ -31,6 +32,8 @@ public sealed class KernelAbiTests
             P("offsetof_sin6_addr", offsetof(struct sockaddr_in6, sin6_addr));
             P("offsetof_sin6_scope_id", offsetof(struct sockaddr_in6, sin6_scope_id));
             P("sizeof_sockaddr_storage", sizeof(struct sockaddr_storage));
+            P("sizeof_pollfd", sizeof(struct pollfd));
+            P("offsetof_pollfd_revents", offsetof(struct pollfd, revents)); P("POLLIN", POLLIN);
             P("EPOLLIN", EPOLLIN); P("EPOLLOUT", EPOLLOUT); P("EPOLLERR", EPOLLERR); P("EPOLLHUP", EPOLLHUP);
             P("EPOLLRDHUP", EPOLLRDHUP); P("EPOLLET", EPOLLET); P("EPOLLEXCLUSIVE", EPOLLEXCLUSIVE);
             P("EPOLL_CLOEXEC", EPOLL_CLOEXEC); P("EPOLL_CTL_ADD", EPOLL_CTL_ADD); P("EPOLL_CTL_DEL", EPOLL_CTL_DEL);
@@ -73,6 +76,13 @@ public sealed class KernelAbiTests
         Assert.Equal(SockAddr.Capacity, Header.Value["sizeof_sockaddr_storage"]);
     }
 
+    [Fact]
+    public void PollFd_Layout_MatchesHeader()
+    {
+        Assert.Equal(Header.Value["sizeof_pollfd"], Marshal.SizeOf<Libc.PollFd>());
+        Assert.Equal(Header.Value["offsetof_pollfd_revents"], (long)Marshal.OffsetOf<Libc.PollFd>(nameof(Libc.PollFd.ReturnedEvents)));
+    }
+
     [Theory]
     [MemberData(nameof(Constants))]
     public void Constant_Value_MatchesHeader(string name, long value)
@@ -85,7 +95,7 @@ public sealed class KernelAbiTests
         { "EPOLLIN", Epoll.EPOLLIN }, { "EPOLLOUT", Epoll.EPOLLOUT }, { "EPOLLERR", Epoll.EPOLLERR }, { "EPOLLHUP", Epoll.EPOLLHUP },
         { "EPOLLRDHUP", Epoll.EPOLLRDHUP }, { "EPOLLET", Epoll.EPOLLET }, { "EPOLLEXCLUSIVE", Epoll.EPOLLEXCLUSIVE },
         { "EPOLL_CLOEXEC", Epoll.EPOLL_CLOEXEC }, { "EPOLL_CTL_ADD", Epoll.EPOLL_CTL_ADD }, { "EPOLL_CTL_DEL", Epoll.EPOLL_CTL_DEL },
-        { "EFD_CLOEXEC", Libc.EFD_CLOEXEC }, { "EFD_NONBLOCK", Libc.EFD_NONBLOCK },
+        { "EFD_CLOEXEC", Libc.EFD_CLOEXEC }, { "EFD_NONBLOCK", Libc.EFD_NONBLOCK }, { "POLLIN", Libc.POLLIN },
         { "AF_INET", LinuxSocket.AF_INET }, { "AF_INET6", LinuxSocket.AF_INET6 }, { "AF_UNIX", LinuxSocket.AF_UNIX },
         { "SOCK_STREAM", LinuxSocket.SOCK_STREAM }, { "SOCK_NONBLOCK", LinuxSocket.SOCK_NONBLOCK }, { "SOCK_CLOEXEC", LinuxSocket.SOCK_CLOEXEC },
         { "SOL_SOCKET", LinuxSocket.SOL_SOCKET }, { "SO_REUSEADDR", LinuxSocket.SO_REUSEADDR }, { "SO_ERROR", LinuxSocket.SO_ERROR },
