@@ -51,7 +51,7 @@ if (app.Configuration.GetValue("SampleWeb:BenchStats", false))
 {
     app.MapGet("/bench/stats", (RequestDelegate)(context => WriteAsync(context, "application/json",
         System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"gen0Collections\":{GC.CollectionCount(0)}}}")))));
+            $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"gen0Collections\":{GC.CollectionCount(0)},\"jitCompiledMethods\":{System.Runtime.JitInfo.GetCompiledMethodCount()}}}")))));
 }
 
 app.Lifetime.ApplicationStarted.Register(() =>

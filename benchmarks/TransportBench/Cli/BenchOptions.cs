@@ -8,8 +8,15 @@ internal sealed class BenchOptions
     /// <summary>Measured time of each load run. Defaults to 10 s (1 s with <c>--quick</c>).</summary>
     public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Load before each measurement, so tiered JIT and pools settle. Defaults to 3 s (0.5 s quick).</summary>
-    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// Least load before each measurement. The warm-up goes on until the server's JIT is quiet (tiered compilation
+    /// done), up to <see cref="WarmupMax"/>. Defaults to 20 s (0.5 s quick): on one CPU tiering pauses between waves
+    /// for several seconds in the first 10–20 s, so an earlier quiet spell is not the end of it.
+    /// </summary>
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Most load before each measurement. Defaults to 60 s (quick: <see cref="Warmup"/>, no waiting for the JIT).</summary>
+    public TimeSpan WarmupMax { get; private set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Length of the separate syscall-counting pass. Defaults to 3 s (1 s quick).</summary>
     public TimeSpan PerfDuration { get; private set; } = TimeSpan.FromSeconds(3);
@@ -65,7 +72,9 @@ internal sealed class BenchOptions
         Usage: dotnet run -c Release --project benchmarks/TransportBench -- [options]
 
           --duration SECONDS        measured time per load run (default 10)
-          --warmup SECONDS          load before each measurement (default 3)
+          --warmup SECONDS          least load before each measurement (default 20); it goes on until the
+                                    server's JIT has compiled nothing for a while (tiering done)
+          --warmup-max SECONDS      most load before each measurement (default 60)
           --perf-duration SECONDS   syscall-counting pass per measurement (default 3)
           --rounds N                rounds, servers alternating A B C A B C (default 3)
           --scenarios LIST          page,plaintext,json,large,latency,idle (default all)
@@ -124,6 +133,7 @@ internal sealed class BenchOptions
         Quick = true;
         Duration = TimeSpan.FromSeconds(1);
         Warmup = TimeSpan.FromSeconds(0.5);
+        WarmupMax = Warmup;
         PerfDuration = TimeSpan.FromSeconds(1);
         Rounds = 1;
         IdleConnections = 256;
@@ -138,6 +148,7 @@ internal sealed class BenchOptions
         {
             case "--duration": return ParseSeconds(value, v => Duration = v);
             case "--warmup": return ParseSeconds(value, v => Warmup = v);
+            case "--warmup-max": return ParseSeconds(value, v => WarmupMax = v);
             case "--perf-duration": return ParseSeconds(value, v => PerfDuration = v);
             case "--rounds": return ParsePositive(value, v => Rounds = v);
             case "--rate": return ParsePositive(value, v => Rate = v);

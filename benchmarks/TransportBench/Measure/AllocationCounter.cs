@@ -13,7 +13,14 @@ internal static class AllocationCounter
     private static readonly HttpClient Client = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The counter, or null when the server does not offer it.</summary>
-    public static async Task<long?> ReadAsync(string baseUrl, CancellationToken cancellationToken)
+    public static Task<long?> ReadAsync(string baseUrl, CancellationToken cancellationToken) =>
+        ReadStatAsync(baseUrl, "allocatedBytes", cancellationToken);
+
+    /// <summary>Methods the server's JIT has compiled so far (tier-ups included), or null when it does not say.</summary>
+    public static Task<long?> ReadJitCompiledMethodsAsync(string baseUrl, CancellationToken cancellationToken) =>
+        ReadStatAsync(baseUrl, "jitCompiledMethods", cancellationToken);
+
+    private static async Task<long?> ReadStatAsync(string baseUrl, string name, CancellationToken cancellationToken)
     {
         try
         {
@@ -23,7 +30,7 @@ internal static class AllocationCounter
                 return null;
             }
             using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-            return json.RootElement.GetProperty("allocatedBytes").GetInt64();
+            return json.RootElement.TryGetProperty(name, out JsonElement value) ? value.GetInt64() : null;
         }
         catch (HttpRequestException)
         {

@@ -26,7 +26,7 @@ internal sealed record MachineInfo(
         string processorCount = options.ProcessorCount is int n ? n.ToString(CultureInfo.InvariantCulture) : "not set";
         string quick = options.Quick ? "; --quick (proves the runner works; figures not worth quoting)" : "";
         string settings = Format.Inv(
-            $"{options.Rounds} round(s) × {options.Duration.TotalSeconds:0.#} s measured after {options.Warmup.TotalSeconds:0.#} s warm-up; syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
+            $"{options.Rounds} round(s) × {options.Duration.TotalSeconds:0.#} s measured after a warm-up of {options.Warmup.TotalSeconds:0.#}–{Math.Max(options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds):0.#} s (until the server's JIT is quiet); syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
         return new MachineInfo(
             cpu,
             Environment.ProcessorCount,

@@ -31,6 +31,12 @@ internal static class MarkdownReport
             "means the load side was the limit. Noise % is the most CPU other processes took on the server's CPU during a timed round.");
         md.AppendLine("- The floor is Kestrel and the app on in-process pipes, pinned like the servers; its client shares its CPU, " +
             "so its requests/s is not comparable with the servers'. Its CPU per request (client excluded) is the figure to read.");
+        var warmups = report.Samples.Where(s => s.WarmupSeconds is not null).ToList();
+        if (warmups.Count > 0)
+        {
+            md.AppendLine(Format.Inv(
+                $"- Warm-up per measurement: {warmups.Min(s => s.WarmupSeconds!.Value):0}–{warmups.Max(s => s.WarmupSeconds!.Value):0} s of load; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count} (the others ran to --warmup-max)."));
+        }
         if (report.Quick)
         {
             md.AppendLine("- **--quick run: proves the runner works; the figures are not worth quoting.**");

@@ -46,6 +46,15 @@ internal sealed class RoundSample
     /// <summary>Why <see cref="Syscalls"/> is missing, when it is.</summary>
     public string? SyscallsUnavailable { get; set; }
 
+    /// <summary>Seconds of load before the timed run (see Measurer.WarmUpAsync).</summary>
+    public double? WarmupSeconds { get; set; }
+
+    /// <summary>Methods the server's JIT compiled in each warm-up step after the least warm-up.</summary>
+    public List<long> WarmupJitSteps { get; } = [];
+
+    /// <summary>Whether the server's JIT went quiet within the warm-up (false: it hit --warmup-max still compiling).</summary>
+    public bool JitSettled { get; set; }
+
     /// <summary>Measurements made for this round (more than 1 when a noisy one was repeated; the quietest is kept).</summary>
     public int Attempts { get; set; } = 1;
 

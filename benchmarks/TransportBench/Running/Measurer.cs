@@ -72,8 +72,7 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
 
     private async Task MeasureThroughputAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
     {
-        progress.Phase("warm-up", options.Warmup);
-        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+        await WarmUpAsync(sample, server, scenario, cancellationToken);
 
         progress.Phase("timed run", options.Duration);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
@@ -103,8 +102,7 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
     {
         // Warm up at saturation, as the throughput scenarios do, so every server enters the timed run with its JIT
         // and pools in the same settled state.
-        progress.Phase("warm-up", options.Warmup);
-        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+        await WarmUpAsync(sample, server, scenario, cancellationToken);
 
         progress.Phase($"timed run at {rate:N0} req/s", options.Duration);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
@@ -127,6 +125,50 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         await CountSyscallsAsync(sample, server, async () =>
             (await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.PerfDuration, cores, cancellationToken)).Requests,
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Load at saturation until the server's JIT is quiet: at least <see cref="BenchOptions.Warmup"/>, then step by
+    /// step until a step compiled (almost) nothing, at most <see cref="BenchOptions.WarmupMax"/>.
+    /// </summary>
+    /// <remarks>
+    /// A short fixed warm-up is not enough on few CPUs: tiered compilation competes with the load for the server's CPU,
+    /// and pinned to one CPU every server here took 20–30 s to reach its steady CPU per request (2–3× less than after
+    /// 3 s), at a different moment each run. The JIT's own count of compiled methods says when tiering is done; CPU per
+    /// request does not (it plateaus between waves). Tiering also pauses between waves (4 s without a compile at
+    /// 7–11 s, then hundreds of tier-ups), hence the least warm-up and two quiet steps in a row.
+    /// </remarks>
+    private async Task WarmUpAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
+    {
+        // At most this many methods compiled in a step still counts as quiet (late tier-ups of cold paths, timers).
+        const long QuietMethods = 5;
+        var step = TimeSpan.FromSeconds(2);
+        TimeSpan max = options.WarmupMax > options.Warmup ? options.WarmupMax : options.Warmup;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        progress.Phase("warm-up", options.Warmup);
+        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+        long? previous = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
+        int quietSteps = 0;
+        while (previous is long before && started.Elapsed + step <= max)
+        {
+            progress.Phase("warm-up: waiting for the JIT to settle", step);
+            await WrkClient.RunAsync(server.BaseUrl, scenario, step, cores, cancellationToken);
+            long? now = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
+            if (now is not long after)
+            {
+                break;
+            }
+            sample.WarmupJitSteps.Add(after - before);
+            // Two quiet steps in a row: tiering pauses between waves (call counting waits for tier-0 activity to stop).
+            quietSteps = after - before <= QuietMethods ? quietSteps + 1 : 0;
+            if (quietSteps == 2)
+            {
+                sample.JitSettled = true;
+                break;
+            }
+            previous = now;
+        }
+        sample.WarmupSeconds = started.Elapsed.TotalSeconds;
     }
 
     private async Task CountSyscallsAsync(RoundSample sample, ServerProcess server, Func<Task<long>> load, CancellationToken cancellationToken)
