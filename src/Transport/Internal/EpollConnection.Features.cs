@@ -16,7 +16,7 @@ internal sealed partial class EpollConnection : IConnectionIdFeature, IConnectio
     private string? _connectionId;
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
-    private FeatureCollection _features = null!;
+    private EpollConnectionFeatures _features = null!;
 
     public override string ConnectionId
     {
@@ -67,15 +67,5 @@ internal sealed partial class EpollConnection : IConnectionIdFeature, IConnectio
         }
     }
 
-    private void InitializeFeatures()
-    {
-        var features = new FeatureCollection();
-        features.Set<IConnectionIdFeature>(this);
-        features.Set<IConnectionTransportFeature>(this);
-        features.Set<IConnectionItemsFeature>(this);
-        features.Set<IMemoryPoolFeature>(this);
-        features.Set<IConnectionLifetimeFeature>(this);
-        features.Set<IConnectionEndPointFeature>(this);
-        _features = features;
-    }
+    private void InitializeFeatures() => _features = new EpollConnectionFeatures(this);
 }
