@@ -75,6 +75,9 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     /// <summary>1 while <see cref="_poller"/> sits in the pool's queue (a taken-back poll may still be there).</summary>
     private int _pollerQueued;
 
+    /// <summary>Polls run so far: the loop thread takes the loop back only when this stood still for a whole wait.</summary>
+    private int _polls;
+
     /// <summary>epoll_wait's output; used by whichever thread runs as the loop.</summary>
     private readonly byte* _events;
 
@@ -421,6 +424,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
         t_currentLoop = null;
         Volatile.Write(ref _pollState, PollQueued);
         QueuePoller();
+        int polls = Volatile.Read(ref _polls);
         while (true)
         {
             int ready = Libc.PollOne(_handBackFd, Libc.POLLIN, _reclaimAfterMilliseconds);
@@ -433,12 +437,20 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
                 break;
             }
             Debug.Assert(ready == 0 || ready == -Errno.EINTR, $"poll failed: {ready}");
-            // The poll has waited in the pool's queue all this time (every pool thread busy or blocked): take the loop
-            // back; the queued poll will find the state changed and do nothing. A running poll is left to finish.
-            if (ready == 0 && Interlocked.CompareExchange(ref _pollState, PollIdle, PollQueued) == PollQueued)
+            if (ready != 0)
             {
+                continue;
+            }
+            // No poll ran for a whole wait: it sits in the pool's queue behind work that does not finish (every pool
+            // thread busy or blocked). Take the loop back; the queued poll will find the state changed and do nothing.
+            // A poll that ran meanwhile (it is queued again now, behind new work) is progress: wait on.
+            int now = Volatile.Read(ref _polls);
+            if (now == polls && Interlocked.CompareExchange(ref _pollState, PollIdle, PollQueued) == PollQueued)
+            {
+                _metrics.LoopReclaim();
                 break;
             }
+            polls = now;
         }
         t_currentLoop = this;
     }
@@ -460,6 +472,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
         {
             return; // Taken back by the loop thread.
         }
+        Interlocked.Increment(ref _polls);
         t_currentLoop = this;
         int handled;
         try

@@ -22,6 +22,7 @@ internal sealed class EpollTransportMetrics
     private readonly Counter<long> _bytesWritten;
     private readonly Counter<long> _wakeups;
     private readonly Counter<long> _handOffs;
+    private readonly Counter<long> _reclaims;
     private readonly Histogram<int> _eventsPerWait;
     private readonly Histogram<int> _iovecsPerWrite;
 
@@ -37,6 +38,7 @@ internal sealed class EpollTransportMetrics
         _bytesWritten = _meter.CreateCounter<long>("epoll.connection.bytes_written", "By", "Bytes written to connections.");
         _wakeups = _meter.CreateCounter<long>("epoll.loop.wakeups", "{wakeup}", "eventfd writes that woke a blocked loop.");
         _handOffs = _meter.CreateCounter<long>("epoll.loop.handoffs", "{handoff}", "Busy periods in which the thread pool polled for a loop.");
+        _reclaims = _meter.CreateCounter<long>("epoll.loop.reclaims", "{reclaim}", "Hand-offs ended by the loop thread because no pool thread ran the poll for 10 ms.");
         _eventsPerWait = _meter.CreateHistogram<int>("epoll.loop.events_per_wait", "{event}", "Events returned by one epoll_wait.");
         _iovecsPerWrite = _meter.CreateHistogram<int>("epoll.write.iovecs", "{iovec}", "Buffers (iovecs) sent by one writev: the batch size.");
         if (registrations is not null)
@@ -90,6 +92,8 @@ internal sealed class EpollTransportMetrics
             _handOffs.Add(1);
         }
     }
+
+    public void LoopReclaim() => _reclaims.Add(1);
 
     public void EventsPerWait(int count)
     {

@@ -49,6 +49,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
             "epoll.connections.active {connection} UpDownCounter`1",
             "epoll.loop.events_per_wait {event} Histogram`1",
             "epoll.loop.handoffs {handoff} Counter`1",
+            "epoll.loop.reclaims {reclaim} Counter`1",
             "epoll.loop.wakeups {wakeup} Counter`1",
             "epoll.registrations {registration} ObservableGauge`1",
             "epoll.write.iovecs {iovec} Histogram`1",

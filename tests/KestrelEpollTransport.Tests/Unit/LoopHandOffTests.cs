@@ -77,6 +77,31 @@ public sealed class LoopHandOffTests
     }
 
     [Fact]
+    public async Task HandOff_PollQueuedAtEachLookButRunning_LoopThreadLeavesItAlone()
+    {
+        // Under load the poll spends most of its time queued behind the work it queued: a loop thread that looked only
+        // at "queued right now" took the loop back ~70 times a second at saturation. Progress is what counts.
+        var pool = new HeldWorkItems();
+        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
+        var (a, b) = (fixture.Add(), fixture.Add());
+        fixture.SignalBothInOnePass(a, b);
+        await a.NextAsync();
+        await b.NextAsync();
+
+        // 30 polls, 3 ms apart (the scenario: time passing between polls, 9 reclaim periods in all), each finding an edge.
+        for (int i = 0; i < 30; i++)
+        {
+            var poll = await pool.NextAsync();
+            a.Signal();
+            Thread.Sleep(3);
+            poll.Execute();
+            Assert.True(a.TryNext(out int handledOn), $"poll {i}: the edge was not handled by the poll (the loop thread took the loop back)");
+            Assert.Equal(Environment.CurrentManagedThreadId, handledOn);
+        }
+        Assert.Equal(0, a.OffLoopCalls);
+    }
+
+    [Fact]
     public async Task Stop_WhileThePollIsHeld_LoopThreadTakesBackAndEnds()
     {
         var pool = new HeldWorkItems();
