@@ -9,10 +9,12 @@ namespace KestrelEpollTransport.Internal;
 /// <summary>
 /// One event loop: a named background thread that owns an epoll instance, an eventfd to wake it, a queue of posted
 /// work and a table of registrations. The loop body is <c>epoll_wait</c> → handle every event → run posted work.
-/// The loop is also a <see cref="PipeScheduler"/>: continuations scheduled on it run on its thread.
+/// The loop is also a <see cref="PipeScheduler"/>: continuations scheduled on it run as the loop.
 /// </summary>
 /// <remarks>
-/// Threading. <see cref="Run"/> and every handler callback run on the loop thread only. <see cref="Schedule"/> and
+/// Threading. Handler callbacks, timers and posted work run as the loop: on the loop thread, or, while the loop is
+/// busy, on the thread-pool thread running its poll (<see cref="HandOffToThreadPool"/>); one thread at a time, and
+/// <see cref="IsLoopThread"/> is true only there. <see cref="Schedule"/> and
 /// <see cref="Register"/> may be called from any thread. The eventfd is written only when the loop is (about to be)
 /// blocked in <c>epoll_wait</c>: <see cref="_blocked"/> is set with a full fence before the loop's last look at the
 /// queue, and a poster enqueues before it reads the flag, so either the loop sees the work or the poster sees the
