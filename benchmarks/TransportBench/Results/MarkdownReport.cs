@@ -35,7 +35,7 @@ internal static class MarkdownReport
         if (warmups.Count > 0)
         {
             md.AppendLine(Format.Inv(
-                $"- Warm-up per measurement: {warmups.Min(s => s.WarmupSeconds!.Value):0}–{warmups.Max(s => s.WarmupSeconds!.Value):0} s of load; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count} (the others ran to --warmup-max)."));
+                $"- Warm-up per measurement: {warmups.Min(s => s.WarmupSeconds!.Value):0}–{warmups.Max(s => s.WarmupSeconds!.Value):0} s of load; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count}{(warmups.All(s => s.JitSettled) ? "" : " (the others ran to --warmup-max)")}."));
         }
         if (report.Quick)
         {

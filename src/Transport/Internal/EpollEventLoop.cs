@@ -80,6 +80,9 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     /// <summary>Polls run so far: the loop thread takes the loop back only when this stood still for a whole wait.</summary>
     private int _polls;
 
+    /// <summary>Hand-offs so far (tests; the metric is the public view).</summary>
+    internal int HandOffCount { get; private set; }
+
     /// <summary>epoll_wait's output; used by whichever thread runs as the loop.</summary>
     private readonly byte* _events;
 
@@ -189,7 +192,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
 
     public void Start() => _thread.Start();
 
-    /// <summary>Runs <paramref name="action"/> on the loop thread, after the events being handled now.</summary>
+    /// <summary>Runs <paramref name="action"/> as the loop (its thread, or its poll), after the events being handled now.</summary>
     public override void Schedule(Action<object?> action, object? state)
     {
         _queue.Enqueue((action, state));
@@ -367,7 +370,10 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
             int count = Epoll.Wait(_epollFd, _events, MaxEvents, timeout);
             Volatile.Write(ref _blocked, 0);
             int handled = RunPass(count);
-            if (handled >= HandOffThreshold && _handOff && !_stopping)
+            // Not while a poll taken back earlier still waits in the pool's queue: the pool is starved, and a new hand-off
+            // would only sleep 10 ms and take the loop back again (one pass per 10 ms). That poll's run (a no-op) clears
+            // the flag, and shows the pool is alive again.
+            if (handled >= HandOffThreshold && _handOff && !_stopping && Volatile.Read(ref _pollerQueued) == 0)
             {
                 HandOffToThreadPool();
             }
@@ -423,6 +429,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     private void HandOffToThreadPool()
     {
         _metrics.LoopHandOff();
+        HandOffCount++;
         t_currentLoop = null;
         Volatile.Write(ref _pollState, PollQueued);
         QueuePoller();
@@ -436,6 +443,10 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
                 ulong value;
                 nint result = Libc.Read(_handBackFd, &value, sizeof(ulong));
                 Debug.Assert(result == sizeof(ulong), $"eventfd read failed: {result}");
+                // Acquire, pairing with the poll's release of PollIdle: what its pass wrote is visible here (the eventfd
+                // orders it in practice; the .NET memory model promises it only through this pair).
+                int state = Volatile.Read(ref _pollState);
+                Debug.Assert(state == PollIdle, $"handed back in state {state}");
                 break;
             }
             Debug.Assert(ready == 0 || ready == -Errno.EINTR, $"poll failed: {ready}");

@@ -93,7 +93,13 @@ internal sealed class EpollTransportMetrics
         }
     }
 
-    public void LoopReclaim() => _reclaims.Add(1);
+    public void LoopReclaim()
+    {
+        if (_reclaims.Enabled)
+        {
+            _reclaims.Add(1);
+        }
+    }
 
     public void EventsPerWait(int count)
     {

@@ -102,6 +102,65 @@ public sealed class LoopHandOffTests
     }
 
     [Fact]
+    public async Task TakenBack_StalePollStillQueued_NoNewHandOffUntilItRuns()
+    {
+        // A starved pool: the taken-back poll still waits in its queue. Handing off again would cost every busy pass
+        // a 10 ms sleep before the next take-back; the loop serves the edges itself instead.
+        var pool = new HeldWorkItems();
+        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
+        var (a, b) = (fixture.Add(), fixture.Add());
+        fixture.SignalBothInOnePass(a, b);
+        await a.NextAsync();
+        await b.NextAsync();
+        var stale = await pool.NextAsync();
+        a.Signal();
+        Assert.Equal(fixture.LoopThreadId, await a.NextAsync()); // Taken back.
+
+        fixture.SignalBothInOnePass(a, b);
+        Assert.Equal(fixture.LoopThreadId, await a.NextAsync());
+        Assert.Equal(fixture.LoopThreadId, await b.NextAsync());
+        b.Signal();
+        Assert.Equal(fixture.LoopThreadId, await b.NextAsync());
+        Assert.Equal(1, fixture.Loop.HandOffCount);
+        Assert.Equal(0, pool.Count);
+
+        // The stale poll runs at last (a no-op): the pool is alive, and the next busy pass hands off again.
+        stale.Execute();
+        fixture.SignalBothInOnePass(a, b);
+        await a.NextAsync();
+        await b.NextAsync();
+        Assert.Same(stale, await pool.NextAsync());
+        Assert.Equal(2, fixture.Loop.HandOffCount);
+        Assert.Equal(0, fixture.Overlaps);
+    }
+
+    [Fact]
+    public async Task HandOff_WorkPostedMeanwhile_RunsInThePollAsTheLoop()
+    {
+        var pool = new HeldWorkItems();
+        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 600_000);
+        var (a, b) = (fixture.Add(), fixture.Add());
+        fixture.SignalBothInOnePass(a, b);
+        await a.NextAsync();
+        await b.NextAsync();
+        var poll = await pool.NextAsync();
+
+        var ran = new TaskCompletionSource<(int Thread, bool AsLoop)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.Loop.Schedule(_ => ran.SetResult((Environment.CurrentManagedThreadId, fixture.Loop.IsLoopThread)), null);
+        Assert.False(ran.Task.IsCompleted, "posted work ran while nobody was the loop");
+        poll.Execute();
+
+        var (thread, asLoop) = await ran.Task.WaitAsync(Timeout);
+        Assert.Equal(Environment.CurrentManagedThreadId, thread);
+        Assert.True(asLoop);
+        Assert.False(fixture.Loop.IsLoopThread, "the pool thread still counts as the loop after its poll");
+        // No event and no work left: that poll handed the loop back.
+        Assert.Equal(0, pool.Count);
+        a.Signal();
+        Assert.Equal(fixture.LoopThreadId, await a.NextAsync());
+    }
+
+    [Fact]
     public async Task Stop_WhileThePollIsHeld_LoopThreadTakesBackAndEnds()
     {
         var pool = new HeldWorkItems();
@@ -110,12 +169,15 @@ public sealed class LoopHandOffTests
         fixture.SignalBothInOnePass(a, b);
         await a.NextAsync();
         await b.NextAsync();
-        await pool.NextAsync();
+        var stale = await pool.NextAsync();
 
         await Task.Run(fixture.Dispose).WaitAsync(Timeout);
 
         Assert.Equal(1, a.StoppingCalls);
         Assert.Equal(1, b.StoppingCalls);
+        // The poll runs after the loop is gone (fds closed, buffer freed): it must see it was taken back and do nothing.
+        stale.Execute();
+        Assert.False(a.TryNext(out _) || b.TryNext(out _), "a poll ran after the loop stopped");
     }
 
     [Fact]
@@ -125,6 +187,9 @@ public sealed class LoopHandOffTests
         using var fixture = new LoopFixture(pool: null, reclaimAfterMilliseconds: EpollEventLoop.DefaultReclaimAfterMilliseconds);
         var handlers = Enumerable.Range(0, 8).Select(_ => fixture.Add()).ToArray();
         const int Rounds = 2_000;
+        fixture.SignalBothInOnePass(handlers[0], handlers[1]);
+        await handlers[0].NextAsync();
+        await handlers[1].NextAsync();
 
         await Task.WhenAll(handlers.Select(h => Task.Run(async () =>
         {
@@ -137,6 +202,8 @@ public sealed class LoopHandOffTests
 
         Assert.All(handlers, h => Assert.Equal(0, h.OffLoopCalls));
         Assert.All(handlers, h => Assert.False(h.TryNext(out _), "an edge was handled twice"));
+        Assert.True(fixture.Loop.HandOffCount > 0, "no hand-off happened");
+        Assert.Equal(0, fixture.Overlaps);
     }
 
     /// <summary>Stands in for the thread pool: keeps the queued items for the test to run (or not).</summary>
@@ -155,6 +222,23 @@ public sealed class LoopHandOffTests
     {
         private readonly List<EdgeHandler> _handlers = [];
         private bool _stopped;
+        private int _inside;
+        private int _overlaps;
+
+        /// <summary>Handler calls that found another call running on this loop: two threads ran as the loop at once.</summary>
+        public int Overlaps => Volatile.Read(ref _overlaps);
+
+        /// <summary>Brackets a handler call; a short spin inside widens the window an overlap would need.</summary>
+        public void Enter()
+        {
+            if (Interlocked.Increment(ref _inside) > 1)
+            {
+                Interlocked.Increment(ref _overlaps);
+            }
+            Thread.SpinWait(50);
+        }
+
+        public void Exit() => Interlocked.Decrement(ref _inside);
 
         public LoopFixture(HeldWorkItems? pool, int reclaimAfterMilliseconds)
         {
@@ -173,7 +257,7 @@ public sealed class LoopHandOffTests
 
         public EdgeHandler Add()
         {
-            var handler = new EdgeHandler(Loop);
+            var handler = new EdgeHandler(Loop, this);
             Assert.Equal(0, Loop.Register(handler.Fd.Fd, Epoll.EPOLLIN | Epoll.EPOLLET, handler));
             _handlers.Add(handler);
             return handler;
@@ -204,11 +288,13 @@ public sealed class LoopHandOffTests
     private sealed class EdgeHandler : IEpollHandler
     {
         private readonly EpollEventLoop _loop;
+        private readonly LoopFixture _fixture;
         private readonly Channel<int> _handledOn = Channel.CreateUnbounded<int>();
 
-        public EdgeHandler(EpollEventLoop loop)
+        public EdgeHandler(EpollEventLoop loop, LoopFixture fixture)
         {
             _loop = loop;
+            _fixture = fixture;
             EpollToken = loop.ReserveToken();
             int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
             Assert.True(fd >= 0, $"eventfd failed: {fd}");
@@ -235,14 +321,22 @@ public sealed class LoopHandOffTests
 
         public unsafe void OnEvents(uint events)
         {
-            if (!_loop.IsLoopThread)
+            _fixture.Enter();
+            try
             {
-                Interlocked.Increment(ref OffLoopCalls);
+                if (!_loop.IsLoopThread)
+                {
+                    Interlocked.Increment(ref OffLoopCalls);
+                }
+                // Drain the counter, so the next write is a fresh edge.
+                ulong value;
+                _ = Libc.Read(Fd.Fd, &value, sizeof(ulong));
+                _handledOn.Writer.TryWrite(Environment.CurrentManagedThreadId);
             }
-            // Drain the counter, so the next write is a fresh edge.
-            ulong value;
-            _ = Libc.Read(Fd.Fd, &value, sizeof(ulong));
-            _handledOn.Writer.TryWrite(Environment.CurrentManagedThreadId);
+            finally
+            {
+                _fixture.Exit();
+            }
         }
 
         public void OnFault(Exception exception) => _handledOn.Writer.TryComplete(exception);
