@@ -8,12 +8,13 @@ using Xunit.Abstractions;
 namespace KestrelEpollTransport.Tests.Packaging;
 
 /// <summary>
-/// What a user gets: the NuGet package from <c>dotnet pack</c>, and SampleWeb published with NativeAOT (no warning,
-/// and the binary serves the page). Each builds from the repository's sources into a temporary folder of its own
+/// What a user gets: the NuGet package from <c>dotnet pack</c>, SampleWeb published with NativeAOT (no warning,
+/// and the binary serves the page), and the benchmark runner's quick run. Each builds from the repository's sources into a temporary folder of its own
 /// (<c>--artifacts-path</c>), so the tree's bin/obj, which other test projects run from, are not touched.
 /// </summary>
 /// <remarks>
-/// Measured on the 2-core CI machine, each alone: pack 14 s, the NativeAOT publish 125 s (each test prints its time).
+/// Measured on the 2-core CI machine, each alone: pack 14 s, the NativeAOT publish 125 s, the benchmark runner's quick
+/// run with its builds about a minute (each test prints its time).
 /// </remarks>
 [Collection(SlowBuilds.Name)]
 public sealed partial class PackagingTests(ITestOutputHelper output) : IDisposable
@@ -108,6 +109,44 @@ public sealed partial class PackagingTests(ITestOutputHelper output) : IDisposab
     public void Dispose()
     {
         _temp.Delete(recursive: true);
+    }
+
+    /// <summary>
+    /// The benchmark runner works as the README runs it, briefly (--quick): it measures Sockets and Epoll on the page
+    /// and at a fixed rate, and writes its three reports. It proves the runner works; the figures are not judged.
+    /// </summary>
+    [Fact]
+    public async Task BenchmarkRunner_Quick_MeasuresEachServerAndWritesItsReports()
+    {
+        string sample = Path.Combine(_temp.FullName, "sample");
+        string results = Path.Combine(_temp.FullName, "results");
+        var publish = await DotnetAsync(PublishTimeout, "publish", Path.Combine(RepositoryRoot, "src", "SampleWeb"), "-c", "Release", "-o", sample);
+        Assert.True(publish.ExitCode == 0, publish.Describe());
+        var build = await DotnetAsync(PackTimeout, "build", Path.Combine(RepositoryRoot, "benchmarks", "TransportBench"), "-c", "Release");
+        Assert.True(build.ExitCode == 0, build.Describe());
+        string runner = Path.Combine(_temp.FullName, "artifacts", "bin", "TransportBench", "release", "TransportBench.dll");
+
+        var run = await ExternalTool.RunAsync(SampleWebProcess.DotnetHost,
+            [runner, "--quick", "--no-perf", "--scenarios", "page,latency", "--servers", "sockets,epoll", "--sample", sample, "--out", results],
+            TimeSpan.FromMinutes(5), RepositoryRoot, BuildEnvironment());
+        output.WriteLine($"runner: exit {run.ExitCode} in {run.Elapsed.TotalSeconds:0} s");
+        output.WriteLine(run.StdoutText);
+        output.WriteLine(run.Stderr);
+
+        Assert.True(run.ExitCode == 0, run.Describe());
+        foreach (string report in new[] { "results.md", "results.json", "results.svg" })
+        {
+            Assert.True(File.Exists(Path.Combine(results, report)), $"no {report} in {results}");
+        }
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(results, "results.json")));
+        var measured = json.RootElement.GetProperty("Samples").EnumerateArray()
+            .Where(s => !s.TryGetProperty("Error", out _) // Left out when there was none.
+                && s.TryGetProperty("RequestsPerSecond", out var rate) && rate.GetDouble() > 0)
+            .Select(s => $"{s.GetProperty("Scenario").GetString()}/{s.GetProperty("Server").GetString()}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.Equal(["latency/epoll", "latency/sockets", "page/epoll", "page/sockets"], measured);
+        Assert.Contains("| page |", await File.ReadAllTextAsync(Path.Combine(results, "results.md")), StringComparison.Ordinal);
     }
 
     /// <summary>
