@@ -11,9 +11,6 @@ internal sealed partial class EpollConnection
     /// <summary>The send loop; awaited only through <see cref="_closedTcs"/>.</summary>
     private Task? _sendTask;
 
-    /// <summary>Pins for a multi-segment writev; created on the first one (most responses are one segment).</summary>
-    private MemoryHandle[]? _pins;
-
     /// <summary>Wakes a send deferred behind a pipelined batch (see <see cref="ShouldDefer"/>); closed with the connection.</summary>
     private readonly ReadinessSignal _sendDeferral = new(runContinuationsAsynchronously: false);
 
@@ -174,7 +171,8 @@ internal sealed partial class EpollConnection
 
     private unsafe nint WriteVMultiple(in ReadOnlySequence<byte> buffer)
     {
-        _pins ??= new MemoryHandle[Libc.MaxIOVectors];
+        // Rented per call, not kept per connection: 256 pins are 6 KiB, which an idle connection should not hold.
+        var pins = ArrayPool<MemoryHandle>.Shared.Rent(Libc.MaxIOVectors);
         var vectors = stackalloc Libc.IOVector[Libc.MaxIOVectors];
         int count = 0;
         try
@@ -185,8 +183,8 @@ internal sealed partial class EpollConnection
                 {
                     continue;
                 }
-                _pins[count] = segment.Pin();
-                vectors[count] = new Libc.IOVector { Base = _pins[count].Pointer, Count = (nuint)segment.Length };
+                pins[count] = segment.Pin();
+                vectors[count] = new Libc.IOVector { Base = pins[count].Pointer, Count = (nuint)segment.Length };
                 if (++count == Libc.MaxIOVectors)
                 {
                     break;
@@ -198,8 +196,9 @@ internal sealed partial class EpollConnection
         {
             for (int i = 0; i < count; i++)
             {
-                _pins[i].Dispose();
+                pins[i].Dispose(); // Also clears the entry: the pooled array keeps no reference to our blocks.
             }
+            ArrayPool<MemoryHandle>.Shared.Return(pins);
         }
     }
 

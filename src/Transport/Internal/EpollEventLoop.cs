@@ -392,7 +392,11 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
             // EBADF/EINVAL only happen if our own epoll fd is broken: nothing can be served any more.
             Environment.FailFast($"epoll_wait failed on loop {Id}: {Errno.Describe(-count)}");
         }
-        _metrics.EventsPerWait(count);
+        if (count > 0)
+        {
+            // Not the empty polls that end a hand-off, nor timer timeouts: the histogram is about batches.
+            _metrics.EventsPerWait(count);
+        }
 
         int handled = 0;
         for (int i = 0; i < count; i++)
