@@ -24,9 +24,7 @@ public sealed class LoopHandOffTests
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 600_000);
         var (a, b) = (fixture.Add(), fixture.Add());
 
-        fixture.SignalBothInOnePass(a, b);
-        Assert.Equal(fixture.LoopThreadId, await a.NextAsync());
-        Assert.Equal(fixture.LoopThreadId, await b.NextAsync());
+        await fixture.BusyPassAsync(a, b);
         var poll = await pool.NextAsync();
 
         // The loop thread sleeps: an edge now waits for the poll, which handles it here, as the loop.
@@ -53,9 +51,7 @@ public sealed class LoopHandOffTests
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
         var (a, b) = (fixture.Add(), fixture.Add());
 
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         var stale = await pool.NextAsync();
 
         // Nobody runs the poll (every pool thread busy): the loop thread serves the next edge itself.
@@ -69,9 +65,7 @@ public sealed class LoopHandOffTests
         Assert.Equal(0, pool.Count);
 
         // The next busy pass hands off again, with a poll queued anew.
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         Assert.Same(stale, await pool.NextAsync());
         Assert.Equal(0, a.OffLoopCalls + b.OffLoopCalls);
     }
@@ -84,9 +78,7 @@ public sealed class LoopHandOffTests
         var pool = new HeldWorkItems();
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
         var (a, b) = (fixture.Add(), fixture.Add());
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
 
         // 30 polls, 3 ms apart (the scenario: time passing between polls, 9 reclaim periods in all), each finding an edge.
         for (int i = 0; i < 30; i++)
@@ -109,16 +101,12 @@ public sealed class LoopHandOffTests
         var pool = new HeldWorkItems();
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
         var (a, b) = (fixture.Add(), fixture.Add());
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         var stale = await pool.NextAsync();
         a.Signal();
         Assert.Equal(fixture.LoopThreadId, await a.NextAsync()); // Taken back.
 
-        fixture.SignalBothInOnePass(a, b);
-        Assert.Equal(fixture.LoopThreadId, await a.NextAsync());
-        Assert.Equal(fixture.LoopThreadId, await b.NextAsync());
+        await fixture.BusyPassAsync(a, b);
         b.Signal();
         Assert.Equal(fixture.LoopThreadId, await b.NextAsync());
         Assert.Equal(1, fixture.Loop.HandOffCount);
@@ -126,9 +114,7 @@ public sealed class LoopHandOffTests
 
         // The stale poll runs at last (a no-op): the pool is alive, and the next busy pass hands off again.
         stale.Execute();
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         Assert.Same(stale, await pool.NextAsync());
         Assert.Equal(2, fixture.Loop.HandOffCount);
         Assert.Equal(0, fixture.Overlaps);
@@ -140,9 +126,7 @@ public sealed class LoopHandOffTests
         var pool = new HeldWorkItems();
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 600_000);
         var (a, b) = (fixture.Add(), fixture.Add());
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         var poll = await pool.NextAsync();
 
         var ran = new TaskCompletionSource<(int Thread, bool AsLoop)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -166,9 +150,7 @@ public sealed class LoopHandOffTests
         var pool = new HeldWorkItems();
         var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
         var (a, b) = (fixture.Add(), fixture.Add());
-        fixture.SignalBothInOnePass(a, b);
-        await a.NextAsync();
-        await b.NextAsync();
+        await fixture.BusyPassAsync(a, b);
         var stale = await pool.NextAsync();
 
         await Task.Run(fixture.Dispose).WaitAsync(Timeout);
@@ -187,9 +169,7 @@ public sealed class LoopHandOffTests
         using var fixture = new LoopFixture(pool: null, reclaimAfterMilliseconds: EpollEventLoop.DefaultReclaimAfterMilliseconds);
         var handlers = Enumerable.Range(0, 8).Select(_ => fixture.Add()).ToArray();
         const int Rounds = 2_000;
-        fixture.SignalBothInOnePass(handlers[0], handlers[1]);
-        await handlers[0].NextAsync();
-        await handlers[1].NextAsync();
+        await fixture.BusyPassAsync(handlers[0], handlers[1]);
 
         await Task.WhenAll(handlers.Select(h => Task.Run(async () =>
         {
@@ -263,12 +243,20 @@ public sealed class LoopHandOffTests
             return handler;
         }
 
-        /// <summary>Signals both from the loop thread, so its next epoll_wait returns the two edges together.</summary>
-        public void SignalBothInOnePass(EdgeHandler a, EdgeHandler b) => Loop.Schedule(_ =>
+        /// <summary>
+        /// A busy pass: both signalled from the loop thread, so its next epoll_wait returns the two edges together, and
+        /// both handled there (the loop thread dispatches a pass before it hands off).
+        /// </summary>
+        public async Task BusyPassAsync(EdgeHandler a, EdgeHandler b)
         {
-            a.Signal();
-            b.Signal();
-        }, null);
+            Loop.Schedule(_ =>
+            {
+                a.Signal();
+                b.Signal();
+            }, null);
+            Assert.Equal(LoopThreadId, await a.NextAsync());
+            Assert.Equal(LoopThreadId, await b.NextAsync());
+        }
 
         public void Dispose()
         {
