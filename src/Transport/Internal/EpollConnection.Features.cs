@@ -20,7 +20,8 @@ internal sealed partial class EpollConnection : IConnectionIdFeature, IConnectio
 
     public override string ConnectionId
     {
-        get => _connectionId ??= ConnectionIdGenerator.Next();
+        // Generated once even when the loop (a log line) and Kestrel ask at the same moment: both must name one id.
+        get => Volatile.Read(ref _connectionId) ?? Interlocked.CompareExchange(ref _connectionId, ConnectionIdGenerator.Next(), null) ?? _connectionId;
         set => _connectionId = value;
     }
 

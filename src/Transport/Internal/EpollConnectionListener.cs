@@ -79,26 +79,29 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             UnixDomainSocketEndPoint unix => unix,
             _ => null,
         };
-        EpollToken = _loop.ReserveToken();
         // Bound while already short of fds: accept nothing until the reserve can be taken.
         _exhausted = !TryTakeFdReserve();
     }
 
     public EndPoint EndPoint { get; }
 
-    public ulong EpollToken { get; }
+    /// <summary>The registration's token; reserved by <see cref="Bind"/> right before the fd is added to epoll.</summary>
+    public ulong EpollToken { get; private set; }
 
     /// <summary>Opens a listening socket for <paramref name="endPoint"/> and registers it with a loop.</summary>
     /// <exception cref="AddressInUseException">The address (or Unix socket path) is in use.</exception>
     public static EpollConnectionListener Bind(EndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
     {
         var socket = ListenSocket.Open(endPoint, options.Backlog);
+        EpollConnectionListener? listener = null;
         try
         {
-            var listener = new EpollConnectionListener(socket, group, releaseGroup, loggerFactory);
+            listener = new EpollConnectionListener(socket, group, releaseGroup, loggerFactory);
+            listener.EpollToken = listener._loop.ReserveToken();
             int result = listener._loop.Register(socket.Handle.Fd, Epoll.EPOLLIN | Epoll.EPOLLET, listener);
             if (result < 0)
             {
+                // Register released the slot; the fd reserve and the socket are released below.
                 throw new IOException($"epoll_ctl(ADD) of the listener on {endPoint} failed: {Errno.Describe(-result)}");
             }
             EpollTransportLog.Listening(listener._logger, socket.EndPoint, socket.Handle.Fd);
@@ -106,6 +109,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         }
         catch
         {
+            listener?.ReleaseFdReserve();
             socket.RemoveSocketFile();
             socket.Handle.Dispose();
             throw;

@@ -54,8 +54,18 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
     /// <summary>Set once by <see cref="Stop"/>; the loop exits after its current pass.</summary>
     private volatile bool _stopping;
 
-    /// <summary>Guards the registration table: <see cref="_handlers"/> growth and slot writes, <see cref="_freeSlots"/>, <see cref="_generation"/>.</summary>
+    /// <summary>
+    /// Guards the registration table (<see cref="_handlers"/> growth and slot writes, <see cref="_freeSlots"/>,
+    /// <see cref="_generation"/>) and the lifetime of the loop's own fds: every use of <see cref="_epollFd"/> or
+    /// <see cref="_eventFd"/> from a thread other than the loop's (epoll_ctl, the wake-up write) happens under it and
+    /// after a look at <see cref="_fdsClosed"/>, and <see cref="Stop"/> closes them under it. Otherwise a poster that
+    /// won the <see cref="_blocked"/> exchange and was preempted could write 8 bytes into a number that by then belongs
+    /// to a new client's socket.
+    /// </summary>
     private readonly Lock _tableLock = new();
+
+    /// <summary>Set (under <see cref="_tableLock"/>) when <see cref="Stop"/> closed the epoll fd and the eventfds.</summary>
+    private bool _fdsClosed;
 
     /// <summary>Handler per slot; read lock-free by the loop (array reference and element reads are atomic).</summary>
     private IEpollHandler?[] _handlers = new IEpollHandler?[64];
@@ -101,6 +111,7 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         _reclaimAfterMilliseconds = reclaimAfterMilliseconds;
         _poller = new ThreadPoolPoller(this);
         MemoryPool = memoryPool;
+        SendScheduler = new SendScheduler(this);
         _logger = logger;
         _metrics = metrics;
         _epollFd = Epoll.Create();
@@ -121,9 +132,16 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
             Libc.Close(_epollFd);
             throw new IOException($"eventfd failed: {Errno.Describe(-_handBackFd)}");
         }
-        // The eventfd is level-triggered: the loop reads it to zero after each wake-up.
+        // The eventfd is level-triggered: the loop reads it to zero after each wake-up. Without it the loop could
+        // never be woken, so a failure here is the constructor's, with what it made freed.
         int result = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, _eventFd, Epoll.EPOLLIN, WakeToken);
-        Debug.Assert(result == 0, $"epoll_ctl(ADD eventfd) failed: {result}");
+        if (result < 0)
+        {
+            Libc.Close(_handBackFd);
+            Libc.Close(_eventFd);
+            Libc.Close(_epollFd);
+            throw new IOException($"epoll_ctl(ADD eventfd) failed: {Errno.Describe(-result)}");
+        }
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Epoll.EventSize));
         _thread = new Thread(Run) { IsBackground = true, Name = $"epoll-loop-{id}" };
     }
@@ -132,6 +150,9 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
 
     /// <summary>The loop's logger (category KestrelEpollTransport.EventLoop), for faults in work it runs.</summary>
     public ILogger Logger => _logger;
+
+    /// <summary>The output pipes' reader scheduler for this loop's connections: see <see cref="Internal.SendScheduler"/>.</summary>
+    public SendScheduler SendScheduler { get; }
 
     /// <summary>The pool connections on this loop rent from (pinned blocks, so syscalls use them directly).</summary>
     public MemoryPool<byte> MemoryPool { get; }
@@ -237,7 +258,7 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
     /// Publishes <paramref name="handler"/> in the slot of its token and adds <paramref name="fd"/> to epoll, once for
     /// the fd's lifetime. Events may reach the handler on the loop thread before this returns. Any thread.
     /// </summary>
-    /// <returns>0, or <c>-errno</c> from epoll_ctl (the slot is then released).</returns>
+    /// <returns>0, or <c>-errno</c> from epoll_ctl (EBADF once the loop stopped); the slot is then released.</returns>
     public int Register(int fd, uint events, IEpollHandler handler)
     {
         ulong token = handler.EpollToken;
@@ -245,35 +266,46 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         lock (_tableLock)
         {
             Debug.Assert(_handlers[slot] is null, "Registering into a slot that is in use.");
+            // Published and added in one step under the lock: an Unregister sees either neither or both.
             Volatile.Write(ref _handlers[slot], handler);
+            int result = _fdsClosed ? -Errno.EBADF : Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, fd, events, token);
+            if (result < 0)
+            {
+                ReleaseSlotUnsynchronized(slot);
+            }
+            return result;
         }
-        int result = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, fd, events, token);
-        if (result < 0)
-        {
-            ReleaseSlot(slot);
-        }
-        return result;
     }
 
     /// <summary>
-    /// Removes <paramref name="handler"/>'s fd from epoll and frees its slot. Call before the fd is closed. Loop
-    /// thread for connections; a listener may call it from any thread (a late event then finds no handler).
+    /// Removes <paramref name="handler"/>'s fd from epoll and frees its slot, if the slot still holds it: a handler whose
+    /// <see cref="Register"/> failed, or that was unregistered already, is not in the table and nothing happens. Call
+    /// before the fd is closed. Loop thread for connections; a listener may call it from any thread (a late event then
+    /// finds no handler).
     /// </summary>
     public void Unregister(int fd, IEpollHandler handler)
     {
-        // EPOLL_CTL_DEL before close: an fd whose file is shared (dup, fork) would otherwise stay in the set.
-        _ = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_DEL, fd, 0, 0);
-        ReleaseSlot((int)(uint)handler.EpollToken);
-    }
-
-    private void ReleaseSlot(int slot)
-    {
+        int slot = (int)(uint)handler.EpollToken;
         lock (_tableLock)
         {
-            _handlers[slot] = null;
-            _freeSlots.Push(slot);
-            _registrationCount--;
+            if (!ReferenceEquals(_handlers[slot], handler))
+            {
+                return;
+            }
+            if (!_fdsClosed)
+            {
+                // EPOLL_CTL_DEL before close: an fd whose file is shared (dup, fork) would otherwise stay in the set.
+                _ = Epoll.Control(_epollFd, Epoll.EPOLL_CTL_DEL, fd, 0, 0);
+            }
+            ReleaseSlotUnsynchronized(slot);
         }
+    }
+
+    private void ReleaseSlotUnsynchronized(int slot)
+    {
+        _handlers[slot] = null;
+        _freeSlots.Push(slot);
+        _registrationCount--;
     }
 
     /// <summary>Asks the loop to stop and waits for its thread to end. Any thread but the loop's own.</summary>
@@ -286,18 +318,32 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         {
             _thread.Join();
         }
-        Libc.Close(_handBackFd);
-        Libc.Close(_eventFd);
-        Libc.Close(_epollFd);
+        // No poll can still be running: the loop thread ends only after a hand-off was handed back or taken back, and
+        // a taken-back poll does nothing when it finally runs.
+        lock (_tableLock)
+        {
+            _fdsClosed = true;
+            Libc.Close(_handBackFd);
+            Libc.Close(_eventFd);
+            Libc.Close(_epollFd);
+        }
         NativeMemory.Free(_events);
     }
 
+    /// <summary>Writes the eventfd, unless <see cref="Stop"/> closed it (then its number may be someone else's). Any thread.</summary>
     private void Wake()
     {
-        ulong one = 1;
-        nint result = Libc.Write(_eventFd, &one, sizeof(ulong));
-        // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
-        Debug.Assert(result == sizeof(ulong) || result == -Errno.EAGAIN, $"eventfd write failed: {result}");
+        lock (_tableLock)
+        {
+            if (_fdsClosed)
+            {
+                return;
+            }
+            ulong one = 1;
+            nint result = Libc.Write(_eventFd, &one, sizeof(ulong));
+            // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+            Debug.Assert(result == sizeof(ulong) || result == -Errno.EAGAIN, $"eventfd write failed: {result}");
+        }
         _metrics.LoopWakeup();
     }
 
