@@ -25,7 +25,7 @@ internal sealed record ListenSocket(SafeFdHandle Handle, EndPoint EndPoint, int 
     {
         IPEndPoint ip => OpenIP(ip, backlog),
         UnixDomainSocketEndPoint unix => OpenUnix(unix, backlog),
-        FileHandleEndPoint inherited => Adopt(inherited),
+        FileHandleEndPoint inherited => Adopt(inherited, backlog),
         _ => throw new NotSupportedException($"The epoll transport cannot bind {endPoint.GetType().Name} '{endPoint}'."),
     };
 
@@ -76,27 +76,37 @@ internal sealed record ListenSocket(SafeFdHandle Handle, EndPoint EndPoint, int 
         }
     }
 
-    private static ListenSocket Adopt(FileHandleEndPoint endPoint)
+    private static ListenSocket Adopt(FileHandleEndPoint endPoint, int backlog)
     {
         if (endPoint.FileHandle > int.MaxValue)
         {
             throw new ArgumentException($"File handle {endPoint.FileHandle} is not a file descriptor.", nameof(endPoint));
         }
         int fd = (int)endPoint.FileHandle;
-        if (LinuxSocket.GetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_ACCEPTCONN, out int listening) < 0 || listening == 0)
+        if (LinuxSocket.GetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_TYPE, out int type) < 0 || type != LinuxSocket.SOCK_STREAM)
         {
-            throw new InvalidOperationException($"File handle {fd} is not a listening socket; ListenHandle needs one that is bound and listening.");
+            throw new InvalidOperationException($"File handle {fd} is not a stream socket; ListenHandle needs a bound TCP or Unix stream socket.");
+        }
+        if (LinuxSocket.GetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_ACCEPTCONN, out int listening) == 0 && listening == 0)
+        {
+            // Bound but not listening (Kestrel's own transport tests hand one in): listen, as the Sockets transport
+            // does with every endpoint. A socket that already listens keeps the backlog its owner chose.
+            int listened = LinuxSocket.Listen(fd, backlog);
+            if (listened < 0)
+            {
+                throw new IOException($"listen() on file handle {fd} failed: {Errno.Describe(-listened)}");
+            }
         }
         if (LinuxSocket.GetOption(fd, LinuxSocket.SOL_SOCKET, LinuxSocket.SO_DOMAIN, out int family) < 0)
         {
             family = LinuxSocket.AF_INET;
         }
         // accept4 must never block the accept thread. O_NONBLOCK lives in the shared file description, so the host sees
-        // it too; that is what handing the fd to us means (the Sockets transport does the same).
-        int result = Libc.SetNonBlocking(fd);
-        if (result < 0)
+        // it too; that is what handing the fd to us means (the Sockets transport does the same). Set through .NET's
+        // Socket, whose native shim calls fcntl(2) as the variadic function it is (a P/Invoke cannot).
+        using (var socket = new System.Net.Sockets.Socket(new SafeSocketHandle(fd, ownsHandle: false)))
         {
-            throw new IOException($"fcntl(O_NONBLOCK) on file handle {fd} failed: {Errno.Describe(-result)}");
+            socket.Blocking = false;
         }
         var bound = default(SockAddr);
         EndPoint boundEndPoint = LinuxSocket.GetSockName(fd, ref bound) == 0 && bound.ToIPEndPoint() is { } ip ? ip : endPoint;

@@ -38,10 +38,6 @@ internal static unsafe partial class Libc
     /// </summary>
     public const int MaxIOVectors = 256;
 
-    public const int F_GETFL = 3;
-    public const int F_SETFL = 4;
-    public const int O_NONBLOCK = 0x800;
-
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
 
@@ -59,9 +55,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "writev", SetLastError = true)]
     private static partial nint writev_(int fd, IOVector* vectors, int count);
-
-    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int fcntl_(int fd, int cmd, int arg);
 
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
     private static partial int unlink_(byte* path);
@@ -98,13 +91,6 @@ internal static unsafe partial class Libc
     {
         var entry = new PollFd { Fd = fd, Events = events };
         return Result(poll_(&entry, 1, timeoutMilliseconds));
-    }
-
-    /// <summary>Sets O_NONBLOCK on an fd we did not create (an inherited listening socket).</summary>
-    public static int SetNonBlocking(int fd)
-    {
-        int flags = Result(fcntl_(fd, F_GETFL, 0));
-        return flags < 0 || (flags & O_NONBLOCK) != 0 ? flags : Result(fcntl_(fd, F_SETFL, flags | O_NONBLOCK));
     }
 
     /// <summary>unlink(2) of a path given as UTF-8 without its terminating zero.</summary>

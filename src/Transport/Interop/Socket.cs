@@ -34,6 +34,22 @@ internal static unsafe partial class Socket
     public const int SHUT_WR = 1;
     public const int SHUT_RDWR = 2;
 
+    /// <summary>send(2) flag: a write to a peer that is gone fails with EPIPE instead of raising SIGPIPE.</summary>
+    public const int MSG_NOSIGNAL = 0x4000;
+
+    /// <summary><c>struct msghdr</c> of sendmsg(2) (56 bytes on 64-bit Linux; pinned by the kernel-ABI test).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MessageHeader
+    {
+        public void* Name;
+        public int NameLength;
+        public Libc.IOVector* IOVectors;
+        public nuint IOVectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
     /// <summary><c>struct linger</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Linger
@@ -65,6 +81,9 @@ internal static unsafe partial class Socket
 
     [LibraryImport(LibraryName, EntryPoint = "getpeername", SetLastError = true)]
     private static partial int getpeername_(int fd, byte* addr, int* addrLen);
+
+    [LibraryImport(LibraryName, EntryPoint = "sendmsg", SetLastError = true)]
+    private static partial nint sendmsg_(int fd, MessageHeader* message, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "shutdown", SetLastError = true)]
     private static partial int shutdown_(int fd, int how);
@@ -137,6 +156,17 @@ internal static unsafe partial class Socket
         }
         addr.Length = result >= 0 ? len : 0;
         return result;
+    }
+
+    /// <summary>
+    /// sendmsg(2) of <paramref name="count"/> buffers with MSG_NOSIGNAL: the gathering write of writev(2), minus the
+    /// SIGPIPE that writev raises on a reset socket (the runtime ignores it, but a host that restores the default
+    /// disposition would die of it).
+    /// </summary>
+    public static nint SendMsg(int fd, Libc.IOVector* vectors, int count)
+    {
+        var message = new MessageHeader { IOVectors = vectors, IOVectorCount = (nuint)count };
+        return Libc.Result(sendmsg_(fd, &message, MSG_NOSIGNAL));
     }
 
     public static int Shutdown(int fd, int how) => Libc.Result(shutdown_(fd, how));

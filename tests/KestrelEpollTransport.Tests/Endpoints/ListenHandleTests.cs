@@ -7,10 +7,9 @@ using Xunit.Abstractions;
 namespace KestrelEpollTransport.Tests.Endpoints;
 
 /// <summary>
-/// Kestrel's <c>ListenHandle</c>: a socket the host bound and put in the listening state is served as it is, and is
-/// not the server's to close: after the server stops, the owner still has a listening socket (connections then wait in
-/// its backlog). Both transports behave so. They differ on a socket that is bound but not listening: the epoll
-/// transport refuses it (it checks SO_ACCEPTCONN), the Sockets transport calls listen(2) on it and serves.
+/// Kestrel's <c>ListenHandle</c>: a socket the host bound (listening or not: both transports call listen(2) on one that
+/// is only bound) is served, and is not the server's to close: after the server stops, the owner still has a listening
+/// socket (connections then wait in its backlog). Both transports behave so.
 /// </summary>
 public abstract class ListenHandleTests(TransportKind transport, ITestOutputHelper output)
 {
@@ -56,32 +55,44 @@ public abstract class ListenHandleTests(TransportKind transport, ITestOutputHelp
     }
 
     [Fact]
-    public async Task ListenHandle_BoundSocketNotListening_EpollRefusesItSocketsListensOnIt()
+    public async Task ListenHandle_BoundSocketNotListening_ListenedOnWithTheBacklogAndServed()
     {
         using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var endPoint = (IPEndPoint)bound.LocalEndPoint!;
         int fd = (int)bound.Handle;
+        Assert.Equal(0, (int)bound.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)!);
+        await using var host = await TestHost.StartAsync(transport, TestApp.MapStandardRoutes, output,
+            o => o.ConfigureKestrel = kestrel => kestrel.ListenHandle((ulong)fd));
+
+        // Both transports call listen(2) on a bound socket handed in (Kestrel's own transport tests rely on it), and serve.
+        Assert.Equal(1, (int)bound.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)!);
+        using var connection = await RawHttpConnection.ConnectAsync(endPoint);
+        await connection.SendAsync(RawHttpConnection.Get("/"));
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal(TestApp.MagePage, response.Body);
+        Assert.Equal($"http://{endPoint}", Assert.Single(host.Addresses));
+    }
+
+    [Fact]
+    public async Task ListenHandle_NotAStreamSocket_StartFailsNamingTheHandle()
+    {
+        using var datagram = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        datagram.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int fd = (int)datagram.Handle;
         await using var host = TestHost.Build(transport, TestApp.MapStandardRoutes, output,
             o => o.ConfigureKestrel = kestrel => kestrel.ListenHandle((ulong)fd));
 
         var e = await Record.ExceptionAsync(() => host.StartBuiltAsync());
 
-        output.WriteLine($"{transport}: {e?.ToString() ?? "started"}");
+        // Neither transport can serve a UDP socket; the start fails instead of serving nothing.
+        output.WriteLine($"{transport}: {e}");
+        Assert.NotNull(e);
         if (transport == TransportKind.Epoll)
         {
-            // By design (it checks SO_ACCEPTCONN): an fd handed in must already listen; the message names the fd.
-            var notListening = Assert.IsType<InvalidOperationException>(e);
-            Assert.Contains($"File handle {fd} is not a listening socket", notListening.Message, StringComparison.Ordinal);
-            Assert.Equal(0, (int)bound.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)!);
-        }
-        else
-        {
-            // The Sockets transport calls listen(2) on whatever it is handed, and serves.
-            Assert.Null(e);
-            using var connection = await RawHttpConnection.ConnectAsync(endPoint);
-            await connection.SendAsync(RawHttpConnection.Get("/"));
-            Assert.Equal(TestApp.MagePage, (await connection.ReadResponseAsync()).Body);
+            var notStream = Assert.IsType<InvalidOperationException>(e);
+            Assert.Contains($"File handle {fd} is not a stream socket", notStream.Message, StringComparison.Ordinal);
         }
     }
 }
