@@ -1,1 +1,2 @@
+global using KestrelEpollTransport.Tests.Infrastructure;
 global using Xunit;

@@ -248,7 +248,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     private sealed class Burst : IDisposable
     {
         private readonly List<(StressConnection Connection, Task Answer)> _connections = [];
-        private readonly CancellationTokenSource _deadline = new(Timeouts.Bulk);
+        private readonly CancellationTokenSource _deadline = new(Timeouts.LoadPhase);
 
         public int Answered => _connections.Count(c => c.Answer.IsCompletedSuccessfully);
 

@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -46,7 +47,7 @@ internal sealed class StressServer : IAsyncDisposable
         }
         else
         {
-            ResourceLimits.RaiseOpenFilesToHard();
+            ResourceLimits.RaiseOpenFilesLimit();
         }
         await using var server = await StartAsync(options, LogLevel.Warning);
         var (soft, _) = ResourceLimits.OpenFiles();
