@@ -26,6 +26,13 @@ public sealed class TestHostOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Whether both transports (and Kestrel) take their blocks from a <see cref="LeakTrackingMemoryPoolFactory"/>, the
+    /// host's <see cref="TestHost.MemoryPool"/>. Defaults to true; false keeps Kestrel's own pool, for a server whose
+    /// memory figures must be production's (<c>Stress serve</c>).
+    /// </summary>
+    public bool TrackMemoryPool { get; set; } = true;
+
+    /// <summary>
     /// Used instead of <c>Listen(Address, Port)</c> to set up the endpoint, e.g. with a connection handler in
     /// place of HTTP.
     /// </summary>

@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
 using Stress.Client.Operations;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
 
@@ -39,13 +36,9 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     [Fact]
     public async Task FdExhaustion_MoreConnectionsThanFds_IdleLoggedOncePerBurstServesAndRecovers()
     {
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 500; i++)
-        {
-            // Warms the code paths (no assembly load later, when no fd is left) and lets the JIT's tiering settle.
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
+        await using var server = await StartLimitedServerAsync();
+        // Enough exchanges for the JIT's tiering to settle before the CPU is measured.
+        using var control = await WarmControlAsync(server, 500);
         var before = await ServerStats.GetAsync(control);
         output.WriteLine($"before: {before}");
         Assert.InRange(before.OpenFds, 50, OpenFileLimit - FirstBurst / 2);
@@ -110,12 +103,8 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     [Fact]
     public async Task FdExhaustion_FirstBackoffIsFirstTimerOfProcess_ListenerKeepsAccepting()
     {
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2", "--start-timer-thread", "0");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 20; i++)
-        {
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
+        await using var server = await StartLimitedServerAsync("--start-timer-thread", "0");
+        using var control = await WarmControlAsync(server, 20);
 
         using var burst = await OpenBurstAsync(server, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
@@ -153,12 +142,8 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     public async Task FdExhaustion_ConnectionsChurnAtTheLimit_LoggedOnceNotPerAccept()
     {
         const int Cycles = 10;
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 100; i++)
-        {
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
+        await using var server = await StartLimitedServerAsync();
+        using var control = await WarmControlAsync(server, 100);
         using var burst = await OpenBurstAsync(server, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
@@ -187,7 +172,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     public async Task FdExhaustion_ThreadPoolMustGrowWhileExhausted_ProcessSurvivesAndServes()
     {
         const int Blocked = 16;
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
+        await using var server = await StartLimitedServerAsync();
         var control = new List<StressConnection>();
         for (int i = 0; i < Blocked; i++)
         {
@@ -219,6 +204,32 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
             {
                 connection.Dispose();
             }
+        }
+    }
+
+    /// <summary><c>Stress serve</c> on two loops with <see cref="OpenFileLimit"/> fds, and <paramref name="extraArgs"/>.</summary>
+    private Task<StressServerProcess> StartLimitedServerAsync(params string[] extraArgs) =>
+        StressServerProcess.StartAsync(output, ["--max-open-files", $"{OpenFileLimit}", "--threads", "2", .. extraArgs]);
+
+    /// <summary>
+    /// A connection that has made <paramref name="exchanges"/> exchanges, to watch the server through: every code path
+    /// it needs is warm, so no assembly is loaded later, when no fd is left.
+    /// </summary>
+    private static async Task<StressConnection> WarmControlAsync(StressServerProcess server, int exchanges)
+    {
+        var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
+        try
+        {
+            for (int i = 0; i < exchanges; i++)
+            {
+                await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
+            }
+            return control;
+        }
+        catch
+        {
+            control.Dispose();
+            throw;
         }
     }
 

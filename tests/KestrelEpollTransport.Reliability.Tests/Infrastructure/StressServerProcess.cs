@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
 

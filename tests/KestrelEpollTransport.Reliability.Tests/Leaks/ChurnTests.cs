@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
 using Stress.Client.Operations;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Leaks;
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Load;
 
