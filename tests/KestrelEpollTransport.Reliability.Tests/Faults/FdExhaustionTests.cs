@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Stress.Client.Operations;
 using Stress.Server;
 
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
@@ -44,7 +43,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         Assert.InRange(before.OpenFds, 50, OpenFileLimit - FirstBurst / 2);
 
         // Burst 1: some connections are accepted and answered; the rest wait in the backlog.
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -76,7 +75,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         output.WriteLine($"all {FirstBurst} answered {clock.ElapsedMilliseconds} ms after the first {answered} were closed");
 
         // Burst 2 is logged again: once per burst, not once per process.
-        using var second = await OpenBurstAsync(server, SecondBurst);
+        using var second = await HelloBurst.OpenAsync(server.EndPoint, SecondBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 2, () => $"EMFILE log lines after burst 2: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 - FirstBurst + answered == second.Answered,
             () => $"answered {second.Answered} of {SecondBurst} in burst 2");
@@ -106,7 +105,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         await using var server = await StartLimitedServerAsync("--start-timer-thread", "0");
         using var control = await WarmControlAsync(server, 20);
 
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -144,7 +143,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         const int Cycles = 10;
         await using var server = await StartLimitedServerAsync();
         using var control = await WarmControlAsync(server, 100);
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -179,7 +178,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
             control.Add(await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken()));
             await Hello.ExchangeAsync(control[^1], Timeouts.DefaultToken());
         }
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
 
         // Every control connection asks for a handler that blocks its pool thread for 1 s: the pool must grow.
@@ -242,61 +241,4 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         string.Join(" | ", server.Lines
             .Where(l => l.StartsWith("crit:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("stderr:", StringComparison.Ordinal))
             .Select(l => l.Length > 400 ? l[..400] : l));
-
-    private static async Task<Burst> OpenBurstAsync(StressServerProcess server, int count)
-    {
-        var burst = new Burst();
-        for (int i = 0; i < count; i++)
-        {
-            // The kernel completes the handshake from the backlog whether or not the server accepts.
-            var connection = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-            burst.Add(connection);
-        }
-        return burst;
-    }
-
-    /// <summary>Connections each with one /hello in flight, and which of them were answered.</summary>
-    private sealed class Burst : IDisposable
-    {
-        private readonly List<(StressConnection Connection, Task Answer)> _connections = [];
-        private readonly CancellationTokenSource _deadline = new(Timeouts.LoadPhase);
-
-        public int Answered => _connections.Count(c => c.Answer.IsCompletedSuccessfully);
-
-        public IEnumerable<StressConnection> AnsweredConnections => _connections.Where(c => c.Answer.IsCompletedSuccessfully).Select(c => c.Connection);
-
-        public void Add(StressConnection connection)
-        {
-            uint sequence = connection.NextSequence();
-            _connections.Add((connection, SendAndReadAsync(connection, sequence)));
-        }
-
-        public void CloseAnswered()
-        {
-            foreach (var connection in AnsweredConnections)
-            {
-                connection.Dispose();
-            }
-        }
-
-        public void CloseAll()
-        {
-            foreach (var (connection, _) in _connections)
-            {
-                connection.Dispose();
-            }
-        }
-
-        public void Dispose()
-        {
-            CloseAll();
-            _deadline.Dispose();
-        }
-
-        private async Task SendAndReadAsync(StressConnection connection, uint sequence)
-        {
-            await connection.SendAsync(Requests.Hello(connection.Nonce, sequence), _deadline.Token);
-            await Hello.ReadAsync(connection, sequence, _deadline.Token);
-        }
-    }
 }
