@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using KestrelEpollTransport.Tests.Infrastructure;
 using TransportBench.Measure;
-using TransportBench.Native;
 using TransportBench.Servers;
 
 namespace TransportBench.Load;

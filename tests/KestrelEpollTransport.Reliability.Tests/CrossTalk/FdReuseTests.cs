@@ -1,10 +1,7 @@
 using System.Globalization;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Stress;
-using Stress.Client;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.CrossTalk;
 

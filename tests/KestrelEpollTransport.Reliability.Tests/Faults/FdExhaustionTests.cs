@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
-using Stress.Client.Operations;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
 
@@ -39,19 +35,15 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     [Fact]
     public async Task FdExhaustion_MoreConnectionsThanFds_IdleLoggedOncePerBurstServesAndRecovers()
     {
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 500; i++)
-        {
-            // Warms the code paths (no assembly load later, when no fd is left) and lets the JIT's tiering settle.
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
+        await using var server = await StartLimitedServerAsync();
+        // Enough exchanges for the JIT's tiering to settle before the CPU is measured.
+        using var control = await WarmControlAsync(server, 500);
         var before = await ServerStats.GetAsync(control);
         output.WriteLine($"before: {before}");
         Assert.InRange(before.OpenFds, 50, OpenFileLimit - FirstBurst / 2);
 
         // Burst 1: some connections are accepted and answered; the rest wait in the backlog.
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -83,7 +75,7 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         output.WriteLine($"all {FirstBurst} answered {clock.ElapsedMilliseconds} ms after the first {answered} were closed");
 
         // Burst 2 is logged again: once per burst, not once per process.
-        using var second = await OpenBurstAsync(server, SecondBurst);
+        using var second = await HelloBurst.OpenAsync(server.EndPoint, SecondBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 2, () => $"EMFILE log lines after burst 2: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 - FirstBurst + answered == second.Answered,
             () => $"answered {second.Answered} of {SecondBurst} in burst 2");
@@ -110,14 +102,10 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     [Fact]
     public async Task FdExhaustion_FirstBackoffIsFirstTimerOfProcess_ListenerKeepsAccepting()
     {
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2", "--start-timer-thread", "0");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 20; i++)
-        {
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
+        await using var server = await StartLimitedServerAsync("--start-timer-thread", "0");
+        using var control = await WarmControlAsync(server, 20);
 
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -153,13 +141,9 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     public async Task FdExhaustion_ConnectionsChurnAtTheLimit_LoggedOnceNotPerAccept()
     {
         const int Cycles = 10;
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
-        using var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-        for (int i = 0; i < 100; i++)
-        {
-            await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
-        }
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        await using var server = await StartLimitedServerAsync();
+        using var control = await WarmControlAsync(server, 100);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(control)).Active - 1 == burst.Answered,
             () => $"answered {burst.Answered} of {FirstBurst}");
@@ -187,14 +171,14 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
     public async Task FdExhaustion_ThreadPoolMustGrowWhileExhausted_ProcessSurvivesAndServes()
     {
         const int Blocked = 16;
-        await using var server = await StressServerProcess.StartAsync(output, "--max-open-files", $"{OpenFileLimit}", "--threads", "2");
+        await using var server = await StartLimitedServerAsync();
         var control = new List<StressConnection>();
         for (int i = 0; i < Blocked; i++)
         {
             control.Add(await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken()));
             await Hello.ExchangeAsync(control[^1], Timeouts.DefaultToken());
         }
-        using var burst = await OpenBurstAsync(server, FirstBurst);
+        using var burst = await HelloBurst.OpenAsync(server.EndPoint, FirstBurst);
         await Eventually.AssertAsync(() => server.CountLines("[102]") == 1, () => $"EMFILE log lines: {server.CountLines("[102]")}");
 
         // Every control connection asks for a handler that blocks its pool thread for 1 s: the pool must grow.
@@ -222,6 +206,32 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary><c>Stress serve</c> on two loops with <see cref="OpenFileLimit"/> fds, and <paramref name="extraArgs"/>.</summary>
+    private Task<StressServerProcess> StartLimitedServerAsync(params string[] extraArgs) =>
+        StressServerProcess.StartAsync(output, ["--max-open-files", $"{OpenFileLimit}", "--threads", "2", .. extraArgs]);
+
+    /// <summary>
+    /// A connection that has made <paramref name="exchanges"/> exchanges, to watch the server through: every code path
+    /// it needs is warm, so no assembly is loaded later, when no fd is left.
+    /// </summary>
+    private static async Task<StressConnection> WarmControlAsync(StressServerProcess server, int exchanges)
+    {
+        var control = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
+        try
+        {
+            for (int i = 0; i < exchanges; i++)
+            {
+                await Hello.ExchangeAsync(control, Timeouts.DefaultToken());
+            }
+            return control;
+        }
+        catch
+        {
+            control.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Fails if the server logged that its listener gave up (an exception escaped AcceptAsync).</summary>
     private static void AssertStillAccepting(StressServerProcess server) =>
         Assert.True(server.CountLines("crit:") == 0, "The server stopped accepting: " + ServerErrors(server));
@@ -231,61 +241,4 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
         string.Join(" | ", server.Lines
             .Where(l => l.StartsWith("crit:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("stderr:", StringComparison.Ordinal))
             .Select(l => l.Length > 400 ? l[..400] : l));
-
-    private static async Task<Burst> OpenBurstAsync(StressServerProcess server, int count)
-    {
-        var burst = new Burst();
-        for (int i = 0; i < count; i++)
-        {
-            // The kernel completes the handshake from the backlog whether or not the server accepts.
-            var connection = await Hello.ConnectAsync(server.EndPoint, Timeouts.DefaultToken());
-            burst.Add(connection);
-        }
-        return burst;
-    }
-
-    /// <summary>Connections each with one /hello in flight, and which of them were answered.</summary>
-    private sealed class Burst : IDisposable
-    {
-        private readonly List<(StressConnection Connection, Task Answer)> _connections = [];
-        private readonly CancellationTokenSource _deadline = new(Timeouts.Bulk);
-
-        public int Answered => _connections.Count(c => c.Answer.IsCompletedSuccessfully);
-
-        public IEnumerable<StressConnection> AnsweredConnections => _connections.Where(c => c.Answer.IsCompletedSuccessfully).Select(c => c.Connection);
-
-        public void Add(StressConnection connection)
-        {
-            uint sequence = connection.NextSequence();
-            _connections.Add((connection, SendAndReadAsync(connection, sequence)));
-        }
-
-        public void CloseAnswered()
-        {
-            foreach (var connection in AnsweredConnections)
-            {
-                connection.Dispose();
-            }
-        }
-
-        public void CloseAll()
-        {
-            foreach (var (connection, _) in _connections)
-            {
-                connection.Dispose();
-            }
-        }
-
-        public void Dispose()
-        {
-            CloseAll();
-            _deadline.Dispose();
-        }
-
-        private async Task SendAndReadAsync(StressConnection connection, uint sequence)
-        {
-            await connection.SendAsync(Requests.Hello(connection.Nonce, sequence), _deadline.Token);
-            await Hello.ReadAsync(connection, sequence, _deadline.Token);
-        }
-    }
 }

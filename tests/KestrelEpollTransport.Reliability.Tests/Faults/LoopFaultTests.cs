@@ -1,9 +1,6 @@
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Stress.Client;
 using Stress.Client.Operations;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
 

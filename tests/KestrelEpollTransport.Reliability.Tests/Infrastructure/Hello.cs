@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Stress;
-using Stress.Client;
 using Stress.Client.Operations;
 
 namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;

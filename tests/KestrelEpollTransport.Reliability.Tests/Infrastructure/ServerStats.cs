@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Stress.Client;
 
 namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
 

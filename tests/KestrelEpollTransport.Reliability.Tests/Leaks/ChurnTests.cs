@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
 using Stress.Client.Operations;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Leaks;
 
@@ -84,7 +81,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
         if (transport == TransportKind.Epoll)
         {
             await Eventually.AssertAsync(() => TransportProbe.Registrations(host.Services) == 1,
-                () => "registrations: " + TransportProbe.Describe(host.Services), Timeouts.Bulk);
+                () => "registrations: " + TransportProbe.Describe(host.Services), Timeouts.LoadPhase);
         }
         await Eventually.AssertAsync(() => host.MemoryPool.Outstanding == 0, () => "pool: " + host.MemoryPool.Describe());
     }
@@ -103,7 +100,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
 
     private static async Task ChurnAsync(ReliabilityHost host, int count, Func<ReliabilityHost, int, CancellationToken, Task> cycle)
     {
-        using var deadline = new CancellationTokenSource(Timeouts.Bulk + Timeouts.Bulk);
+        using var deadline = new CancellationTokenSource(Timeouts.LoadPhase + Timeouts.LoadPhase);
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = deadline.Token },
             async (i, token) => await cycle(host, i, token));
     }

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
 using Stress.Server;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Load;
 
@@ -26,7 +23,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
     public async Task ManyConnections_TenThousandKeepAlive_AllAnsweredWhileAllOpen(string transport)
     {
         int count = ReliabilitySettings.Connections;
-        ulong limit = ResourceLimits.RaiseOpenFilesToHard();
+        var (_, limit) = ResourceLimits.RaiseOpenFilesLimit();
         Assert.True(limit >= (ulong)(count + FdHeadroom),
             $"RLIMIT_NOFILE's hard limit is {limit}; {count} connections need {count + FdHeadroom} in each process (raise it: ulimit -Hn, or LimitNOFILE=).");
         await using var server = await StressServerProcess.StartAsync(output, "--threads", "2", "--transport", transport);
@@ -42,7 +39,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
         try
         {
             var clock = Stopwatch.StartNew();
-            using (var deadline = new CancellationTokenSource(Timeouts.Bulk))
+            using (var deadline = new CancellationTokenSource(Timeouts.LoadPhase))
             {
                 await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = ConnectParallelism, CancellationToken = deadline.Token }, async (i, token) =>
                 {
@@ -56,7 +53,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
 
             // Every connection again, all at once: each is still open and served.
             clock.Restart();
-            using (var deadline = new CancellationTokenSource(Timeouts.Bulk))
+            using (var deadline = new CancellationTokenSource(Timeouts.LoadPhase))
             {
                 await Task.WhenAll(connections.Select(c => Hello.ExchangeAsync(c, deadline.Token)));
             }
@@ -80,7 +77,7 @@ public sealed class ManyConnectionsTests(ITestOutputHelper output)
         }
 
         await Eventually.AssertAsync(async () => (await ServerStats.GetAsync(server.EndPoint)).KestrelActive == 1,
-            () => "the server still holds connections after the clients closed them", Timeouts.Bulk);
+            () => "the server still holds connections after the clients closed them", Timeouts.LoadPhase);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(Timeouts.Default));
     }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
-using Stress.Client;
 using Stress.Client.Operations;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Peers;
 

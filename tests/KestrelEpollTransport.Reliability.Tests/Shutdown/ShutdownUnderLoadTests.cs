@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
-using Stress.Client;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Shutdown;
 
@@ -46,7 +42,7 @@ public sealed class ShutdownUnderLoadTests(ITestOutputHelper output)
         runner.ServerStopping();
         server.Terminate();
         // Stopping unbinds first: new connections are refused while the slow requests still run.
-        await Eventually.AssertAsync(() => IsRefused(endPoint), () => $"{endPoint} still accepts connections after SIGTERM");
+        await Eventually.AssertAsync(() => TcpProbe.IsRefused(endPoint), () => $"{endPoint} still accepts connections after SIGTERM");
         var refusedAfter = clock.Elapsed;
         Assert.False(server.Process.HasExited, "The server exited before its slow requests could finish.");
         var slowTimes = await Task.WhenAll(slow).WithTimeout();
@@ -73,20 +69,5 @@ public sealed class ShutdownUnderLoadTests(ITestOutputHelper output)
         await connection.SendAsync($"GET /slow?ms={SlowRequestMs}&n={connection.Nonce:x16}&s={sequence} HTTP/1.1\r\nHost: stress\r\n\r\n", Timeouts.DefaultToken());
         await Hello.ReadAsync(connection, sequence, Timeouts.DefaultToken());
         return clock.Elapsed;
-    }
-
-    /// <summary>Whether a connect to <paramref name="endPoint"/> is refused (nothing listens). Loopback answers at once.</summary>
-    private static bool IsRefused(IPEndPoint endPoint)
-    {
-        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Connect(endPoint);
-            return false;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
-        {
-            return true;
-        }
     }
 }

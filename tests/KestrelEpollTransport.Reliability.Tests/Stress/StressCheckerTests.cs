@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Stress;
-using Stress.Client;
 using Stress.Client.Operations;
 
 namespace KestrelEpollTransport.Reliability.Tests.Stress;

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using KestrelEpollTransport.Reliability.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Stress.Client;
-using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Reliability.Tests.Stress;
 
@@ -63,30 +60,6 @@ public sealed class StressRunTests(ITestOutputHelper output)
 
         Assert.True(stats.Failures(FailureKind.Misrouted) > 0, "A /hello answer of another connection was not reported as misrouted.");
         Assert.True(stats.Failures(FailureKind.Corrupted) > 0, "A flipped byte in a download was not reported as corrupted.");
-    }
-
-    /// <summary>The tool as docs/reliability.md runs it: <c>Stress serve</c> and <c>Stress run --url</c>, two processes; exit code 0.</summary>
-    [Fact]
-    public async Task StressCli_RunAgainstServeProcess_ExitsZeroWithSummary()
-    {
-        await using var server = await StressServerProcess.StartAsync(output);
-        var start = new ProcessStartInfo(server.Process.StartInfo.FileName,
-            ["exec", Path.Combine(AppContext.BaseDirectory, "Stress.dll"), "run", "--url", $"http://{server.EndPoint}", "--clients", "4", "--duration", "5", "--max-size", "1048576"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var client = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var stdout = client.StandardOutput.ReadToEndAsync();
-        var stderr = client.StandardError.ReadToEndAsync();
-        await client.WaitForExitAsync().WithTimeout(TimeSpan.FromSeconds(90));
-        output.WriteLine(await stdout + await stderr);
-
-        Assert.Equal(0, client.ExitCode);
-        Assert.Contains(" 0 failed", await stdout, StringComparison.Ordinal);
-        server.Terminate();
-        Assert.Equal(0, await server.WaitForExitAsync(Timeouts.Default));
     }
 
     private async Task<StressStats> RunAsync(ReliabilityHost host, TimeSpan duration, int clients)

@@ -68,7 +68,7 @@ public abstract class ListenerTests(TransportKind transport, ITestOutputHelper o
         int received = await client.ReceiveAsync(reply).WithTimeout();
 
         Assert.Null(afterUnbind);
-        Assert.True(ProcessWide.ShutdownTests.IsRefused(endPoint), "The listener still accepts after UnbindAsync.");
+        Assert.True(TcpProbe.IsRefused(endPoint), "The listener still accepts after UnbindAsync.");
         Assert.Equal("ping"u8.ToArray(), System.Buffers.BuffersExtensions.ToArray(read.Buffer));
         Assert.Equal(4, received);
         Assert.Equal("pong"u8.ToArray(), reply);
@@ -87,7 +87,7 @@ public abstract class ListenerTests(TransportKind transport, ITestOutputHelper o
         var accepted = await listener.AcceptAsync().AsTask().WithTimeout();
 
         Assert.Null(accepted);
-        Assert.True(ProcessWide.ShutdownTests.IsRefused(endPoint));
+        Assert.True(TcpProbe.IsRefused(endPoint));
     }
 }
 

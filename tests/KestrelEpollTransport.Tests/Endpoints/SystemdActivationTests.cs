@@ -49,9 +49,7 @@ public abstract class SystemdActivationTests(TransportKind transport, ITestOutpu
                 var response = await FirstOrExit(connection.ReadResponseAsync(), sample);
                 string? childFd3 = FileDescriptors.Target(3, sample.Process.Id.ToString(CultureInfo.InvariantCulture));
 
-                Assert.Equal(200, response.StatusCode);
-                Assert.Equal(TestApp.MagePageContentType, response.Header("Content-Type"));
-                Assert.Equal(TestApp.MagePage, response.Body);
+                TestApp.AssertMagePage(response);
                 Assert.Equal(socketInode, childFd3);
                 // UseSystemd replaced --urls (port 0): the one address the sample reports is the inherited socket's.
                 Assert.Equal(endPoint, await sample.ListeningOn.Task.WithTimeout());

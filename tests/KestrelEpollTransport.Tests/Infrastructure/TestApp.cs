@@ -27,6 +27,14 @@ public static class TestApp
         "</body>\n" +
         "</html>");
 
+    /// <summary>Checks that <paramref name="response"/> is the magedu page exactly: status 200, its content type, its bytes.</summary>
+    public static void AssertMagePage(RawHttpResponse response)
+    {
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal(MagePageContentType, response.Header("Content-Type"));
+        Assert.Equal(MagePage, response.Body);
+    }
+
     /// <summary>The size of each write when a handler streams <see cref="Payload"/>.</summary>
     public const int ChunkSize = 64 * 1024;
 

@@ -86,15 +86,8 @@ public sealed partial class PackagingTests(ITestOutputHelper output) : IDisposab
         using var sample = SampleWebProcess.Start(new System.Diagnostics.ProcessStartInfo(binary, ["--urls", "http://127.0.0.1:0"]), output);
         try
         {
-            var endPoint = await sample.ListeningOn.Task.WithTimeout();
-            using var connection = await RawHttpConnection.ConnectAsync(endPoint);
-            await connection.SendAsync(RawHttpConnection.Get("/"));
-            var response = await connection.ReadResponseAsync();
-            var threads = ProcessResources.ThreadNames(sample.Process.Id);
+            var threads = await sample.AssertServesMagePageAsync();
 
-            Assert.Equal(200, response.StatusCode);
-            Assert.Equal(TestApp.MagePageContentType, response.Header("Content-Type"));
-            Assert.Equal(TestApp.MagePage, response.Body);
             // The epoll transport serves it (its default): loop threads, and not the runtime's socket engine.
             Assert.Contains(threads, ProcessResources.IsEpollLoop);
             Assert.DoesNotContain(".NET Sockets", threads);

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -34,7 +32,7 @@ public abstract class ShutdownTests(TransportKind transport, ITestOutputHelper o
 
             var stop = host.StopAsync();
             // Stopping unbinds first: new connections are refused while the request is still running.
-            await Eventually.AssertAsync(() => IsRefused(endPoint), () => $"{endPoint} still accepts connections during the stop");
+            await Eventually.AssertAsync(() => TcpProbe.IsRefused(endPoint), () => $"{endPoint} still accepts connections during the stop");
             Assert.False(stop.IsCompleted, "The host stopped while a request was still in flight.");
             release.SetResult();
             var response = await connection.ReadResponseAsync();
@@ -43,7 +41,7 @@ public abstract class ShutdownTests(TransportKind transport, ITestOutputHelper o
             output.WriteLine($"{transport}: response headers during the stop: {string.Join("; ", response.Headers)}");
             Assert.Equal(200, response.StatusCode);
             Assert.Equal("finished", response.BodyText);
-            Assert.True(IsRefused(endPoint), $"{endPoint} accepts connections after the stop.");
+            Assert.True(TcpProbe.IsRefused(endPoint), $"{endPoint} accepts connections after the stop.");
         }
         finally
         {
@@ -53,22 +51,6 @@ public abstract class ShutdownTests(TransportKind transport, ITestOutputHelper o
         await Eventually.AssertAsync(() => ProcessResources.EpollLoopThreads().Count == 0,
             () => $"loop threads left after the stop: {string.Join(", ", ProcessResources.EpollLoopThreads())}");
         await Eventually.AssertAsync(() => host.MemoryPool.Outstanding == 0, host.MemoryPool.Describe);
-    }
-
-    /// <summary>Whether a connection to <paramref name="endPoint"/> is refused (nothing listens there).</summary>
-    internal static bool IsRefused(IPEndPoint endPoint)
-    {
-        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            // Loopback: a refusal or an accept comes back at once, so the blocking connect is bounded.
-            socket.Connect(endPoint);
-            return false;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
-        {
-            return true;
-        }
     }
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using KestrelEpollTransport.Tests.Infrastructure;
 
 namespace Stress.Client;
 
@@ -15,15 +16,13 @@ internal sealed class StressConnection : IDisposable
     /// <summary>The default receive buffer: room for a response head and a good slice of a body.</summary>
     private const int DefaultBufferSize = 64 * 1024;
 
-    private readonly byte[] _buffer;
+    private readonly HttpResponseReader _reader;
 
-    /// <summary>Received bytes not yet consumed are <c>_buffer[_start.._end]</c>.</summary>
-    private int _start;
-
-    private int _end;
-
-    /// <summary>Whether any byte of the response being read has arrived (tells a refused exchange from a cut one).</summary>
-    private bool _responseStarted;
+    /// <summary>
+    /// The bytes received before the exchange being read began (<see cref="HttpResponseReader.Received"/> less what was
+    /// still unread then): any byte past it means its response has started, which tells a refused exchange from a cut one.
+    /// </summary>
+    private long _exchangeStart;
 
     private uint _sequence;
 
@@ -31,8 +30,7 @@ internal sealed class StressConnection : IDisposable
     {
         Socket = socket;
         Nonce = nonce;
-        _buffer = new byte[bufferSize];
-        ReceiveChunk = bufferSize;
+        _reader = new HttpResponseReader(socket, bufferSize);
     }
 
     /// <summary>The socket, for half-close, reset and socket options.</summary>
@@ -42,10 +40,21 @@ internal sealed class StressConnection : IDisposable
     public ulong Nonce { get; }
 
     /// <summary>The most bytes one receive asks for; small values make a slow reader.</summary>
-    public int ReceiveChunk { get; set; }
+    public int ReceiveChunk
+    {
+        get => _reader.ReceiveChunk;
+        set => _reader.ReceiveChunk = value;
+    }
 
     /// <summary>A pause before each receive; a slow reader's.</summary>
-    public TimeSpan ReceiveDelay { get; set; }
+    public TimeSpan ReceiveDelay
+    {
+        get => _reader.ReceiveDelay;
+        set => _reader.ReceiveDelay = value;
+    }
+
+    /// <summary>Whether any byte of the response being read has arrived.</summary>
+    private bool ResponseStarted => _reader.Received > _exchangeStart;
 
     /// <summary>
     /// Connects; <paramref name="receiveBufferSize"/> (SO_RCVBUF) is set before the connect when given.
@@ -78,7 +87,7 @@ internal sealed class StressConnection : IDisposable
     /// <summary>The next exchange number on this connection; starts an exchange (nothing of its response has arrived).</summary>
     public uint NextSequence()
     {
-        _responseStarted = _end > _start;
+        StartExchange();
         return ++_sequence;
     }
 
@@ -92,11 +101,10 @@ internal sealed class StressConnection : IDisposable
         {
             while (!bytes.IsEmpty)
             {
-                int sent = await Socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
-                bytes = bytes[sent..];
+                bytes = bytes[await Socket.SendAsync(bytes, SocketFlags.None, cancellationToken)..];
             }
         }
-        catch (SocketException e) when (!_responseStarted)
+        catch (SocketException e) when (!ResponseStarted)
         {
             throw new NoResponseException($"Sending failed before a response: {e.SocketErrorCode}.", e);
         }
@@ -105,26 +113,13 @@ internal sealed class StressConnection : IDisposable
     /// <summary>Reads a response's status line and headers.</summary>
     public async Task<ResponseHead> ReadHeadAsync(CancellationToken cancellationToken)
     {
-        _responseStarted = _end > _start;
-        string statusLine = await ReadLineAsync(cancellationToken);
-        string[] parts = statusLine.Split(' ', 3);
-        if (parts.Length < 2 || !parts[0].StartsWith("HTTP/1.", StringComparison.Ordinal) ||
-            !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int status))
-        {
-            throw new StressFailureException(FailureKind.Protocol, $"Not an HTTP/1.x status line: '{Truncate(statusLine)}'.");
-        }
+        StartExchange();
+        var (status, headers) = await ReadAsync(static (reader, token) => reader.ReadHeadAsync(token), FailureKind.Protocol, cancellationToken);
         long? contentLength = null;
         bool chunked = false;
         bool close = false;
-        for (string line = await ReadLineAsync(cancellationToken); line.Length != 0; line = await ReadLineAsync(cancellationToken))
+        foreach (var (name, value) in headers)
         {
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                throw new StressFailureException(FailureKind.Protocol, $"Not a header line: '{Truncate(line)}'.");
-            }
-            var name = line.AsSpan(0, colon);
-            string value = line[(colon + 1)..].Trim();
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
                 contentLength = long.Parse(value, CultureInfo.InvariantCulture);
@@ -143,99 +138,24 @@ internal sealed class StressConnection : IDisposable
 
     /// <summary>Reads a body framed as <paramref name="head"/> says and hands it to <paramref name="sink"/> piece by piece.</summary>
     /// <returns>The number of body bytes.</returns>
-    public async Task<long> ReadBodyAsync(ResponseHead head, Action<ReadOnlySpan<byte>> sink, CancellationToken cancellationToken)
-    {
-        if (head.Chunked)
-        {
-            long total = 0;
-            while (true)
-            {
-                string sizeLine = await ReadLineAsync(cancellationToken);
-                if (!long.TryParse(sizeLine.Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long size))
-                {
-                    throw new StressFailureException(FailureKind.Corrupted, $"Not a chunk size: '{Truncate(sizeLine)}'.");
-                }
-                if (size == 0)
-                {
-                    while ((await ReadLineAsync(cancellationToken)).Length != 0)
-                    {
-                        // Trailers: none expected, skipped.
-                    }
-                    return total;
-                }
-                await ReadExactAsync(size, sink, cancellationToken);
-                total += size;
-                if ((await ReadLineAsync(cancellationToken)).Length != 0)
-                {
-                    throw new StressFailureException(FailureKind.Corrupted, "A chunk is not followed by CRLF.");
-                }
-            }
-        }
-        if (head.ContentLength is { } length)
-        {
-            await ReadExactAsync(length, sink, cancellationToken);
-            return length;
-        }
-        return await ReadToEndAsync(sink, cancellationToken);
-    }
+    public Task<long> ReadBodyAsync(ResponseHead head, Action<ReadOnlySpan<byte>> sink, CancellationToken cancellationToken) =>
+        ReadAsync((reader, token) => reader.ReadBodyAsync(head.ContentLength, head.Chunked, sink, token), FailureKind.Corrupted, cancellationToken);
 
     /// <summary>Reads until the server closes its side; returns the byte count.</summary>
-    public async Task<long> ReadToEndAsync(Action<ReadOnlySpan<byte>>? sink, CancellationToken cancellationToken)
-    {
-        long total = 0;
-        while (true)
-        {
-            if (_end > _start)
-            {
-                sink?.Invoke(_buffer.AsSpan(_start, _end - _start));
-                total += _end - _start;
-                _start = _end;
-            }
-            if (await FillAsync(cancellationToken) == 0)
-            {
-                return total;
-            }
-        }
-    }
+    public Task<long> ReadToEndAsync(Action<ReadOnlySpan<byte>>? sink, CancellationToken cancellationToken) =>
+        ReadAsync((reader, token) => reader.ReadToEndAsync(sink, token), FailureKind.Corrupted, cancellationToken);
 
     /// <summary>Receives once (at most <see cref="ReceiveChunk"/> bytes); 0 at the end of the stream.</summary>
-    public async Task<int> FillAsync(CancellationToken cancellationToken)
-    {
-        if (_start == _end)
+    public Task<int> FillAsync(CancellationToken cancellationToken) =>
+        ReadAsync(static (reader, token) => reader.FillAsync(token), FailureKind.Corrupted, cancellationToken);
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes (of a body) into <paramref name="sink"/>.</summary>
+    public Task ReadExactAsync(long count, Action<ReadOnlySpan<byte>> sink, CancellationToken cancellationToken) =>
+        ReadAsync(async (reader, token) =>
         {
-            _start = _end = 0;
-        }
-        else if (_end == _buffer.Length)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-        int want = Math.Min(ReceiveChunk, _buffer.Length - _end);
-        if (ReceiveDelay > TimeSpan.Zero)
-        {
-            await Task.Delay(ReceiveDelay, cancellationToken);
-        }
-        int received;
-        try
-        {
-            received = await Socket.ReceiveAsync(_buffer.AsMemory(_end, want), SocketFlags.None, cancellationToken);
-        }
-        catch (SocketException e) when (!_responseStarted)
-        {
-            throw new NoResponseException($"Receiving failed before a response: {e.SocketErrorCode}.", e);
-        }
-        catch (SocketException e)
-        {
-            throw new StressFailureException(FailureKind.Truncated, $"Receiving failed inside a response: {e.SocketErrorCode}.", e);
-        }
-        if (received > 0)
-        {
-            _responseStarted = true;
-        }
-        _end += received;
-        return received;
-    }
+            await reader.ReadExactAsync(count, sink, token);
+            return count;
+        }, FailureKind.Corrupted, cancellationToken);
 
     /// <summary>Sends FIN: no more requests.</summary>
     public void ShutdownSend() => Socket.Shutdown(SocketShutdown.Send);
@@ -250,49 +170,39 @@ internal sealed class StressConnection : IDisposable
     /// <summary>Closes (FIN, or RST if unread bytes are left, as the kernel decides).</summary>
     public void Dispose() => Socket.Dispose();
 
-    /// <summary>Reads exactly <paramref name="count"/> bytes (of a body) into <paramref name="sink"/>.</summary>
-    public async Task ReadExactAsync(long count, Action<ReadOnlySpan<byte>> sink, CancellationToken cancellationToken)
+    /// <summary>Starts an exchange: bytes already buffered (a pipelined response) count as its response's start.</summary>
+    private void StartExchange() => _exchangeStart = _reader.Received - _reader.Buffered;
+
+    /// <summary>
+    /// Runs <paramref name="read"/> and words what went wrong in the run's terms: before any byte of the response, a
+    /// close or reset is <see cref="NoResponseException"/> (dropped, or the end of a request that raced a stop); after,
+    /// it is truncated; a malformed line is <paramref name="malformed"/>.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<HttpResponseReader, CancellationToken, Task<T>> read, FailureKind malformed, CancellationToken cancellationToken)
     {
-        long wanted = count;
-        while (count > 0)
+        try
         {
-            if (_end == _start && await FillAsync(cancellationToken) == 0)
-            {
-                throw new StressFailureException(FailureKind.Truncated,
-                    $"The connection ended after {wanted - count} of {wanted} body bytes.");
-            }
-            int take = (int)Math.Min(count, _end - _start);
-            sink(_buffer.AsSpan(_start, take));
-            _start += take;
-            count -= take;
+            return await read(_reader, cancellationToken);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new StressFailureException(malformed, e.Message, e);
+        }
+        catch (EndOfStreamException e) when (!ResponseStarted)
+        {
+            throw new NoResponseException("The server closed the connection before a response.", e);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new StressFailureException(FailureKind.Truncated, e.Message, e);
+        }
+        catch (SocketException e) when (!ResponseStarted)
+        {
+            throw new NoResponseException($"Receiving failed before a response: {e.SocketErrorCode}.", e);
+        }
+        catch (SocketException e)
+        {
+            throw new StressFailureException(FailureKind.Truncated, $"Receiving failed inside a response: {e.SocketErrorCode}.", e);
         }
     }
-
-    private async Task<string> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            int newline = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8);
-            if (newline >= 0)
-            {
-                string line = Encoding.Latin1.GetString(_buffer, _start, newline);
-                _start += newline + 2;
-                return line;
-            }
-            if (_start == 0 && _end == _buffer.Length)
-            {
-                throw new StressFailureException(FailureKind.Corrupted, $"A header line is longer than the {_buffer.Length}-byte buffer.");
-            }
-            if (await FillAsync(cancellationToken) == 0)
-            {
-                if (!_responseStarted)
-                {
-                    throw new NoResponseException("The server closed the connection before a response.");
-                }
-                throw new StressFailureException(FailureKind.Truncated, "The connection ended inside a response head.");
-            }
-        }
-    }
-
-    private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "...";
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using Stress.Cli;
 
 namespace Stress.Client;
 
@@ -29,33 +28,4 @@ internal sealed class StressRunOptions
 
     /// <summary>The mix of exchanges.</summary>
     public OperationMix Mix { get; init; } = OperationMix.Default;
-
-    public static StressRunOptions Parse(Arguments args)
-    {
-        string url = args.String("url", "");
-        string ops = args.String("ops", "");
-        var options = new StressRunOptions
-        {
-            EndPoint = url.Length == 0 ? null : ParseUrl(url),
-            Transport = args.String("transport", "epoll"),
-            Clients = args.Int("clients", 16),
-            Duration = TimeSpan.FromSeconds(args.Double("duration", 60)),
-            OperationTimeout = TimeSpan.FromSeconds(args.Double("op-timeout", 30)),
-            MaxBodySize = args.Long("max-size", 8 * 1024 * 1024),
-            Seed = args.Int("seed", 0),
-            Mix = ops.Length == 0 ? OperationMix.Default : OperationMix.Only(ops.Split(',').Select(o => Enum.Parse<OperationKind>(o, ignoreCase: true))),
-        };
-        args.ThrowIfUnknown();
-        if (options.Clients < 1 || options.Duration <= TimeSpan.Zero || options.OperationTimeout <= TimeSpan.Zero || options.MaxBodySize < 0)
-        {
-            throw new ArgumentException("--clients, --duration and --op-timeout must be above 0, --max-size at least 0.");
-        }
-        return options;
-    }
-
-    private static IPEndPoint ParseUrl(string url)
-    {
-        var uri = new Uri(url);
-        return new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port);
-    }
 }

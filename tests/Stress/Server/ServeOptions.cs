@@ -1,5 +1,3 @@
-using Stress.Cli;
-
 namespace Stress.Server;
 
 /// <summary>Options of <c>Stress serve</c>.</summary>
@@ -26,23 +24,4 @@ internal sealed class ServeOptions
     /// show what happens when that first user runs out of fds (starting a thread takes an fd on Linux).
     /// </summary>
     public bool StartTimerThread { get; init; } = true;
-
-    public static ServeOptions Parse(Arguments args)
-    {
-        var options = new ServeOptions
-        {
-            Port = args.Int("port", 0),
-            Transport = args.String("transport", "epoll"),
-            Threads = args.Int("threads", 0),
-            ShutdownTimeout = TimeSpan.FromSeconds(args.Double("shutdown-timeout", 10)),
-            MaxOpenFiles = args.Int("max-open-files", 0),
-            StartTimerThread = args.Int("start-timer-thread", 1) != 0,
-        };
-        args.ThrowIfUnknown();
-        if (options.Transport is not ("epoll" or "sockets"))
-        {
-            throw new ArgumentException($"--transport must be epoll or sockets, not '{options.Transport}'.");
-        }
-        return options;
-    }
 }

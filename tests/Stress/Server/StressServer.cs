@@ -1,37 +1,35 @@
 using System.Net;
+using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Stress.Server;
 
 /// <summary>
-/// The stress endpoints on Kestrel at 127.0.0.1, on the epoll transport or Sockets. <c>Stress serve</c> runs it in a
-/// process of its own, so a test can lower its fd limit, send it SIGTERM, and read its CPU time and memory from
-/// /proc: it prints one line when listening (<c>stress-serve: listening on http://127.0.0.1:PORT ...</c>), logs
-/// warnings and errors to stdout with their event ids, and exits 0 after a graceful stop.
+/// The stress endpoints on Kestrel at 127.0.0.1, on the epoll transport or Sockets, in a <see cref="TestHost"/>: on
+/// Kestrel's own memory pool when the tool runs it (its memory figures are production's), on the leak-tracking pool
+/// in the reliability tests' in-process host. <c>Stress serve</c> runs it in a process of its own, so a test can lower its fd limit, send it SIGTERM, and read its CPU time and memory from /proc: it prints one
+/// line when listening (<c>stress-serve: listening on http://127.0.0.1:PORT ...</c>), logs warnings and errors to
+/// stdout with their event ids, and exits 0 after a graceful stop.
 /// </summary>
 internal sealed class StressServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly TransportMeterWatcher _meter;
 
-    private StressServer(WebApplication app, TransportMeterWatcher meter, StressEndpoints endpoints)
+    private StressServer(TestHost host, TransportMeterWatcher meter, StressEndpoints endpoints)
     {
-        _app = app;
+        Host = host;
         _meter = meter;
         Endpoints = endpoints;
     }
 
     public StressEndpoints Endpoints { get; }
 
+    /// <summary>The host: its services, and its memory pool when it tracks one.</summary>
+    public TestHost Host { get; }
+
     /// <summary>Where it listens.</summary>
-    public IPEndPoint EndPoint { get; private set; } = null!;
+    public IPEndPoint EndPoint => Host.EndPoint;
 
     /// <summary><c>Stress serve</c>: starts, prints where it listens, and runs until SIGTERM or Ctrl+C.</summary>
     public static async Task<int> ServeAsync(ServeOptions options)
@@ -46,71 +44,73 @@ internal sealed class StressServer : IAsyncDisposable
         }
         else
         {
-            ResourceLimits.RaiseOpenFilesToHard();
+            ResourceLimits.RaiseOpenFilesLimit();
         }
         await using var server = await StartAsync(options, LogLevel.Warning);
         var (soft, _) = ResourceLimits.OpenFiles();
         Console.WriteLine($"stress-serve: listening on http://{server.EndPoint} (transport {options.Transport}, pid {Environment.ProcessId}, open-file limit {soft})");
-        await server._app.WaitForShutdownAsync();
+        await server.Host.WaitForShutdownAsync();
         long errors = server.Endpoints.UnexpectedErrors;
         Console.WriteLine($"stress-serve: stopped (unexpected handler errors: {errors})");
         return errors == 0 ? 0 : 3;
     }
 
-    /// <summary>Starts a server; logs at <paramref name="logLevel"/> and above go to the console.</summary>
-    public static async Task<StressServer> StartAsync(ServeOptions options, LogLevel logLevel)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+    /// <summary>
+    /// The server of <c>Stress serve</c> and of an in-process <c>Stress run</c>: on Kestrel's own memory pool, its logs
+    /// at <paramref name="logLevel"/> and above to the console.
+    /// </summary>
+    public static Task<StressServer> StartAsync(ServeOptions options, LogLevel logLevel) =>
+        StartAsync(options.Transport == "epoll" ? TransportKind.Epoll : TransportKind.Sockets, host =>
         {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = Environments.Production,
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(logLevel);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Listen(IPAddress.Loopback, options.Port);
-        });
-        if (options.Transport == "epoll")
-        {
-            builder.WebHost.UseEpollTransport(epoll =>
+            host.Port = options.Port;
+            host.ShutdownTimeout = options.ShutdownTimeout;
+            host.TrackMemoryPool = false;
+            host.ConfigureEpoll = epoll =>
             {
                 if (options.Threads > 0)
                 {
                     epoll.ThreadCount = options.Threads;
                 }
-            });
-        }
+            };
+            host.ConfigureBuilder = builder =>
+            {
+                builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+                builder.Logging.SetMinimumLevel(logLevel);
+            };
+        });
 
+    /// <summary>
+    /// Starts the stress endpoints on a <see cref="TestHost"/> that <paramref name="configureHost"/> shapes (the
+    /// reliability tests' host: the leak-tracking pool, captured logs); <paramref name="configureApp"/>'s middleware,
+    /// when given, runs before the endpoints (a test's own endpoints).
+    /// </summary>
+    public static async Task<StressServer> StartAsync(TransportKind transport, Action<TestHostOptions> configureHost, Action<IApplicationBuilder>? configureApp = null)
+    {
+        // Before the host is built, so it sees the transport's instruments from the first connection on.
         var meter = new TransportMeterWatcher();
-        var app = builder.Build();
-        var server = new StressServer(app, meter, new StressEndpoints(meter));
-        server.Endpoints.Map(app);
+        var endpoints = new StressEndpoints(meter);
         try
         {
-            await app.StartAsync();
+            var host = await TestHost.StartAsync(transport, app =>
+            {
+                configureApp?.Invoke(app);
+                endpoints.Map(app);
+            }, output: null, configureHost);
+            return new StressServer(host, meter, endpoints);
         }
         catch
         {
-            await server.DisposeAsync();
+            meter.Dispose();
             throw;
         }
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-        server.EndPoint = new IPEndPoint(IPAddress.Parse(address.Host), address.Port);
-        return server;
     }
 
     /// <summary>Stops gracefully (bounded by the shutdown timeout).</summary>
-    public Task StopAsync() => _app.StopAsync();
+    public Task StopAsync() => Host.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
-        await _app.DisposeAsync();
+        await Host.DisposeAsync();
         _meter.Dispose();
     }
 }

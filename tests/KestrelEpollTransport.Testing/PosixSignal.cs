@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
+namespace KestrelEpollTransport.Tests.Infrastructure;
 
 /// <summary>Sends a signal to another process: .NET's Process.Kill only sends SIGKILL, which skips a graceful stop.</summary>
-internal static partial class PosixSignal
+public static partial class PosixSignal
 {
     /// <summary>SIGTERM on Linux (every architecture): what a service manager sends to stop a process.</summary>
     public const int SIGTERM = 15;

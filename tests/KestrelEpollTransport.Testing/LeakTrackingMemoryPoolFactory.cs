@@ -10,6 +10,7 @@ namespace KestrelEpollTransport.Tests.Infrastructure;
 /// transport take their pools from it.
 /// </summary>
 /// <remarks>
+/// A test can make one rental fail (<see cref="FailNextRent"/>), to fault the transport from inside its loop.
 /// The counters are shared by all pools this factory created (one per epoll loop, one per Sockets I/O queue), so
 /// "outstanding" is the whole server's, which is what the tests bound.
 /// </remarks>
@@ -24,6 +25,10 @@ public sealed class LeakTrackingMemoryPoolFactory : IMemoryPoolFactory<byte>
     private long _poolsCreated;
     private long _poolsDisposed;
     private long _highWaterBlocks;
+    private long _injectedFaults;
+
+    /// <summary>Decides whether a rental fails; null: none does. See <see cref="FailNextRent"/>.</summary>
+    private Func<bool>? _faultFilter;
 
     /// <summary>Blocks rented so far.</summary>
     public long Rented => Interlocked.Read(ref _rented);
@@ -48,6 +53,28 @@ public sealed class LeakTrackingMemoryPoolFactory : IMemoryPoolFactory<byte>
 
     /// <summary>Pools disposed.</summary>
     public long PoolsDisposed => Interlocked.Read(ref _poolsDisposed);
+
+    /// <summary>Bytes rented and not yet returned.</summary>
+    public long OutstandingBytes => Outstanding * BlockSize;
+
+    /// <summary>
+    /// Makes the next rental for which <paramref name="filter"/> is true throw <see cref="InjectedFaultException"/>
+    /// (once; the filter runs on the renting thread, so it can pick e.g. an event-loop thread).
+    /// </summary>
+    public void FailNextRent(Func<bool> filter) => Volatile.Write(ref _faultFilter, filter);
+
+    /// <summary>How many rentals were made to fail.</summary>
+    public long InjectedFaults => Interlocked.Read(ref _injectedFaults);
+
+    internal void ThrowIfFaultInjected()
+    {
+        var filter = Volatile.Read(ref _faultFilter);
+        if (filter is not null && filter() && Interlocked.CompareExchange(ref _faultFilter, null, filter) == filter)
+        {
+            Interlocked.Increment(ref _injectedFaults);
+            throw new InjectedFaultException();
+        }
+    }
 
     /// <summary>Forgets the high-water mark, so a test can measure one phase.</summary>
     public void ResetHighWater() => Interlocked.Exchange(ref _highWaterBlocks, Outstanding);

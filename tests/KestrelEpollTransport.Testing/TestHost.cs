@@ -14,56 +14,30 @@ using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Tests.Infrastructure;
 
-/// <summary>What a test host looks like: everything but the transport is the same for both transports.</summary>
-public sealed class TestHostOptions
-{
-    /// <summary>The address to listen on. Defaults to 127.0.0.1.</summary>
-    public IPAddress Address { get; set; } = IPAddress.Loopback;
-
-    /// <summary>The port to listen on. Defaults to 0 (a free port, read back after start).</summary>
-    public int Port { get; set; }
-
-    /// <summary>Applied to both transports' <c>MaxWriteBufferSize</c> when set; else each keeps its default (64 KiB).</summary>
-    public long? MaxWriteBufferSize { get; set; }
-
-    /// <summary>Applied to the epoll transport only, after the settings above.</summary>
-    public Action<EpollTransportOptions>? ConfigureEpoll { get; set; }
-
-    /// <summary>
-    /// How long a stop waits for requests in flight before Kestrel aborts them. Defaults to 30 s, so a stop that
-    /// returns early is visibly not waiting.
-    /// </summary>
-    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>
-    /// Used instead of <c>Listen(Address, Port)</c> to set up the endpoint, e.g. with a connection handler in
-    /// place of HTTP.
-    /// </summary>
-    public Action<KestrelServerOptions>? ConfigureKestrel { get; set; }
-
-    /// <summary>
-    /// Applied to the app's builder last, before it is built: configuration sources, logging providers and levels,
-    /// services (e.g. a configuration section the transport binds, or a log collector).
-    /// </summary>
-    public Action<WebApplicationBuilder>? ConfigureBuilder { get; set; }
-}
-
 /// <summary>
 /// A real ASP.NET Core app on Kestrel with the chosen transport, listening on 127.0.0.1 port 0, with a
-/// <see cref="LeakTrackingMemoryPoolFactory"/> as its memory pool. Dispose stops it (bounded) and releases it.
+/// <see cref="LeakTrackingMemoryPoolFactory"/> as its memory pool (unless <see cref="TestHostOptions.TrackMemoryPool"/>
+/// is off). The tests' hosts, and the stress tool's server. Dispose stops it (bounded) and releases it.
 /// </summary>
 public sealed class TestHost : IAsyncDisposable
 {
-    /// <summary>An empty content root, so no appsettings.json (the sample's, copied next to the tests) is read.</summary>
-    private static readonly Lazy<string> EmptyContentRoot = new(() => Directory.CreateTempSubdirectory("epoll-tests-").FullName);
+    /// <summary>
+    /// An empty content root, so no appsettings.json (the sample's, copied next to the tests) is read. One folder for
+    /// every process (nothing is ever written to it), so the stress server's many child processes leave none behind.
+    /// </summary>
+    private static readonly Lazy<string> EmptyContentRoot = new(() =>
+        Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "kestrel-epoll-tests-empty-content-root")).FullName);
 
     private readonly WebApplication _app;
     private bool _stopped;
 
-    private TestHost(WebApplication app, LeakTrackingMemoryPoolFactory memoryPool, TransportKind transport)
+    /// <summary>The server's memory pool; null when it runs on Kestrel's own.</summary>
+    private readonly LeakTrackingMemoryPoolFactory? _memoryPool;
+
+    private TestHost(WebApplication app, LeakTrackingMemoryPoolFactory? memoryPool, TransportKind transport)
     {
         _app = app;
-        MemoryPool = memoryPool;
+        _memoryPool = memoryPool;
         Transport = transport;
     }
 
@@ -71,7 +45,9 @@ public sealed class TestHost : IAsyncDisposable
     public TransportKind Transport { get; }
 
     /// <summary>The server's memory pool, to check what it rented and returned.</summary>
-    public LeakTrackingMemoryPoolFactory MemoryPool { get; }
+    /// <exception cref="InvalidOperationException">The host runs on Kestrel's own pool (<see cref="TestHostOptions.TrackMemoryPool"/> off).</exception>
+    public LeakTrackingMemoryPoolFactory MemoryPool =>
+        _memoryPool ?? throw new InvalidOperationException("This host runs on Kestrel's own memory pool (TestHostOptions.TrackMemoryPool is off).");
 
     /// <summary>The first bound address as Kestrel reports it (<see cref="IServerAddressesFeature"/>), e.g. http://127.0.0.1:41234.</summary>
     /// <remarks>Null when the first endpoint is not a TCP address (a Unix socket, an inherited fd): see <see cref="Addresses"/>.</remarks>
@@ -179,8 +155,11 @@ public sealed class TestHost : IAsyncDisposable
         }
 
         // Registered last, so it is the one both transports (and Kestrel) resolve.
-        var memoryPool = new LeakTrackingMemoryPoolFactory();
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(memoryPool);
+        var memoryPool = options.TrackMemoryPool ? new LeakTrackingMemoryPoolFactory() : null;
+        if (memoryPool is not null)
+        {
+            builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(memoryPool);
+        }
         options.ConfigureBuilder?.Invoke(builder);
 
         var app = builder.Build();
@@ -200,6 +179,13 @@ public sealed class TestHost : IAsyncDisposable
             Address = address;
             EndPoint = new IPEndPoint(ip, address.Port);
         }
+    }
+
+    /// <summary>Waits until the host is asked to stop (SIGTERM, Ctrl+C) and has stopped: a server's main loop.</summary>
+    public async Task WaitForShutdownAsync()
+    {
+        await _app.WaitForShutdownAsync();
+        _stopped = true;
     }
 
     /// <summary>Stops the host gracefully: unbinds, waits for requests in flight (up to the shutdown timeout).</summary>

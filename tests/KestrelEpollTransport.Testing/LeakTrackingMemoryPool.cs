@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
+namespace KestrelEpollTransport.Tests.Infrastructure;
 
 /// <summary>
 /// One pool of <see cref="LeakTrackingMemoryPoolFactory"/>: pinned 4 KiB blocks, reused, each rental handed out as

@@ -1,6 +1,6 @@
 namespace KestrelEpollTransport.Tests.Infrastructure;
 
-/// <summary>What a process holds, read from /proc: open file descriptors and thread names.</summary>
+/// <summary>What a process holds, read from /proc: open file descriptors (by kind) and threads (by name).</summary>
 public static class ProcessResources
 {
     private static readonly string[] TcpTables = ["/proc/net/tcp", "/proc/net/tcp6"];
@@ -29,6 +29,31 @@ public static class ProcessResources
     public static bool IsEpollLoop(string threadName) => threadName.StartsWith("epoll-loop-", StringComparison.Ordinal);
 
     /// <summary>
+    /// This process's threads by name, leaving out the runtime's own (".NET TP Worker", ".NET BGC", ".NET Tiered
+    /// Com"...): the runtime starts and retires them on its own schedule (the pool grows under load and retires idle
+    /// workers after 20 s; background GC and the JIT's tiering start on first need). Everything else is counted: the
+    /// epoll loops, Kestrel's timer, and any unnamed thread (named after the process), which is what a leaked thread
+    /// would be.
+    /// </summary>
+    public static Dictionary<string, int> NamedThreads() => ThreadNames()
+        .Where(n => !n.StartsWith(".NET ", StringComparison.Ordinal))
+        .GroupBy(n => n, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
+    /// <summary>The thread pool's threads now.</summary>
+    public static int ThreadPoolThreads() => ThreadNames().Count(n => n == ".NET TP Worker");
+
+    /// <summary>This process's open fds by kind: socket, pipe, anon_inode:[eventpoll], anon_inode:[eventfd], a path.</summary>
+    public static Dictionary<string, int> FdKinds() => FdKinds(OpenFds());
+
+    /// <summary>What differs between two <see cref="FdKinds()"/> snapshots, for an assertion message; empty when nothing does.</summary>
+    public static string Diff(Dictionary<string, int> before, Dictionary<string, int> after) =>
+        string.Join(", ", before.Keys.Union(after.Keys)
+            .Select(k => (Kind: k, Delta: after.GetValueOrDefault(k) - before.GetValueOrDefault(k)))
+            .Where(c => c.Delta != 0)
+            .Select(c => $"{c.Kind}: {c.Delta:+0;-0}"));
+
+    /// <summary>
     /// How many of this process's TCP sockets (IPv4 or IPv6) are connections rather than listeners: clients, and
     /// the server side of connections accepted by a transport; not connections to another process's listener.
     /// </summary>
@@ -44,7 +69,7 @@ public static class ProcessResources
     private static List<string> TcpConnectionList()
     {
         var ourInodes = OpenFds("self")
-            .Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..])
+            .Select(Target)
             .Where(t => t.StartsWith("socket:[", StringComparison.Ordinal))
             .Select(t => t["socket:[".Length..^1])
             .ToHashSet(StringComparer.Ordinal);
@@ -110,23 +135,23 @@ public static class ProcessResources
     /// </summary>
     public static string Diff(IReadOnlyList<string> before, IReadOnlyList<string> after)
     {
-        static Dictionary<string, int> ByKind(IReadOnlyList<string> fds) => fds
-            .Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..])
-            .Select(t => t.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : t.StartsWith("pipe:", StringComparison.Ordinal) ? "pipe" : t)
-            .GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
-        var b = ByKind(before);
-        var a = ByKind(after);
-        var changes = b.Keys.Union(a.Keys)
-            .Select(k => (Kind: k, Delta: a.GetValueOrDefault(k) - b.GetValueOrDefault(k)))
-            .Where(c => c.Delta != 0)
-            .Select(c => $"{c.Kind}: {c.Delta:+0;-0}");
+        string changes = Diff(FdKinds(before), FdKinds(after));
         // The sockets that came or went, with what the kernel says they are (an fd number alone says nothing).
-        var beforeTargets = before.Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..]).ToHashSet(StringComparer.Ordinal);
-        var afterTargets = after.Select(f => f[(f.IndexOf(" -> ", StringComparison.Ordinal) + 4)..]).ToHashSet(StringComparer.Ordinal);
+        var beforeTargets = before.Select(Target).ToHashSet(StringComparer.Ordinal);
+        var afterTargets = after.Select(Target).ToHashSet(StringComparer.Ordinal);
         var gone = beforeTargets.Except(afterTargets).Where(t => t.StartsWith("socket:", StringComparison.Ordinal)).Select(DescribeSocket);
         var added = afterTargets.Except(beforeTargets).Where(t => t.StartsWith("socket:", StringComparison.Ordinal)).Select(DescribeSocket);
-        return $"{before.Count} fds before, {after.Count} now; {string.Join(", ", changes)}; sockets gone [{string.Join(", ", gone)}], new [{string.Join(", ", added)}]";
+        return $"{before.Count} fds before, {after.Count} now; {changes}; sockets gone [{string.Join(", ", gone)}], new [{string.Join(", ", added)}]";
     }
+
+    /// <summary>An <see cref="OpenFds()"/> entry's target ("socket:[inode]", a path).</summary>
+    private static string Target(string fd) => fd[(fd.IndexOf(" -> ", StringComparison.Ordinal) + 4)..];
+
+    private static Dictionary<string, int> FdKinds(IReadOnlyList<string> fds) => fds
+        .Select(Target)
+        .Select(t => t.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : t.StartsWith("pipe:", StringComparison.Ordinal) ? "pipe" : t)
+        .GroupBy(k => k, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     private static List<string> OpenFds(string pid)
     {

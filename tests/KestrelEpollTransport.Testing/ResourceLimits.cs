@@ -1,9 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace Stress.Server;
+namespace KestrelEpollTransport.Tests.Infrastructure;
 
-/// <summary>RLIMIT_NOFILE: read it, lower it (the fd-exhaustion test), raise the soft limit to the hard one.</summary>
-internal static partial class ResourceLimits
+/// <summary>
+/// RLIMIT_NOFILE of this process: read it, lower it (<c>Stress serve --max-open-files</c>, the fd-exhaustion tests),
+/// raise the soft limit to the hard one (anything that holds thousands of connections: the many-connections test,
+/// the benchmark runner's idle scenario, <c>Stress serve</c>).
+/// </summary>
+public static partial class ResourceLimits
 {
     /// <summary>RLIMIT_NOFILE on Linux (every architecture .NET runs on).</summary>
     private const int RLIMIT_NOFILE = 7;
@@ -28,15 +32,18 @@ internal static partial class ResourceLimits
         }
     }
 
-    /// <summary>Raises the soft limit to the hard one; returns the new soft limit.</summary>
-    public static ulong RaiseOpenFilesToHard()
+    /// <summary>
+    /// Raises the soft open-files limit to the hard one (no privilege needed; child processes inherit it); returns
+    /// both limits after.
+    /// </summary>
+    public static (ulong Soft, ulong Hard) RaiseOpenFilesLimit()
     {
         var (soft, hard) = OpenFiles();
         if (soft < hard)
         {
             SetOpenFiles(hard, hard);
         }
-        return hard;
+        return OpenFiles();
     }
 
     [StructLayout(LayoutKind.Sequential)]

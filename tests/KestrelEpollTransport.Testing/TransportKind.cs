@@ -1,6 +1,6 @@
 namespace KestrelEpollTransport.Tests.Infrastructure;
 
-/// <summary>The transports every conformance test runs against.</summary>
+/// <summary>The transports every conformance test runs against, and a test host can run on.</summary>
 public enum TransportKind
 {
     /// <summary>This project's transport, registered with <c>UseEpollTransport()</c>.</summary>

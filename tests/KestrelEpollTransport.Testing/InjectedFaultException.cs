@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
+namespace KestrelEpollTransport.Tests.Infrastructure;
 
 /// <summary>What a rental made to fail by <see cref="LeakTrackingMemoryPoolFactory.FailNextRent"/> throws.</summary>
 public sealed class InjectedFaultException : Exception
