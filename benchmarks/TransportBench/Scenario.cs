@@ -104,7 +104,7 @@ internal sealed record Scenario(string Name, string Path, int Connections, int P
     public static readonly Scenario Tls = new("tls", "/", 64, 1, ScenarioKind.Throughput,
         "magedu page over HTTPS (TLS, HTTP/1.1, ECDSA P-256), 64 keep-alive connections") { Protocol = WireProtocol.Https, DefaultSeconds = 5 };
     public static readonly Scenario TlsChurn = new("tls-churn", "/", 64, 1, ScenarioKind.Throughput,
-        "magedu page over HTTPS, a new connection and full handshake per request, 64 at a time")
+        "magedu page over HTTPS, a new connection and a resumed TLS 1.3 handshake per request, 64 at a time")
     { Protocol = WireProtocol.Https, RequestsPerConnection = 1, DefaultSeconds = 5 };
     public static readonly Scenario H2 = new("h2", "/", 16, 1, ScenarioKind.Throughput,
         "magedu page over h2c (HTTP/2 prior knowledge), 16 connections × 16 streams") { Protocol = WireProtocol.H2c, Streams = 16, DefaultSeconds = 5 };

@@ -50,6 +50,7 @@ internal static class BenchRunner
                      from server in servers
                      where !server.IsFloor || scenario.FloorServes
                      select (scenario, round, server)).ToList();
+        Console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.scenario, s.server)), options)}");
         BenchCertificate? certificate = scenarios.Any(s => s.Protocol == WireProtocol.Https) ? BenchCertificate.Create() : null;
         var samples = new List<RoundSample>();
         var broken = new Dictionary<string, string>();
