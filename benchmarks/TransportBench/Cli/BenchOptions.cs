@@ -77,8 +77,7 @@ internal sealed class BenchOptions
 
         Usage: dotnet run -c Release --project benchmarks/TransportBench -- [options]
 
-          --duration SECONDS        measured time per load run (default 10; 5 for hello, stream, sse, chunks,
-                                    churn, session, upload-4k, upload-1m, tls, tls-churn, h2, fairness)
+          --duration SECONDS        measured time per load run, every scenario (default 10; 5 for the shapes)
           --warmup SECONDS          least load before each measurement (default 20); it goes on until the
                                     server's JIT has compiled nothing for a while (tiering done)
           --warmup-max SECONDS      most load before each measurement (default 60)

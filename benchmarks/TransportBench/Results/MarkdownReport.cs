@@ -122,7 +122,8 @@ internal static class MarkdownReport
             var cells = servers.Select(name => scenario.Find(name) switch
             {
                 { Rounds: > 0, KernelMicrosPerRequest: double kernel, UserAboveFloorMicrosPerRequest: double user } =>
-                    Format.Inv($"{kernel:0.0} + {user:0.0} = {kernel + user:0.0}"),
+                    // Short or noisy runs can put the server's utime a little under the floor's figure: keep the sign.
+                    Format.Inv($"{kernel:0.0} {(user < 0 ? "−" : "+")} {Math.Abs(user):0.0} = {kernel + user:0.0}"),
                 { Rounds: > 0 } s => $"kernel {Format.Number(s.KernelMicrosPerRequest)} of {Format.Number(s.CpuMicrosPerRequest)}",
                 _ => "",
             });
