@@ -74,7 +74,7 @@ internal sealed class Measurer(
     /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
     public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
     {
-        using ServerProcess server = await ServerProcess.StartAsync(spec, ServerSetup.For(scenario, null), sampleDirectory, cores, cancellationToken);
+        using ServerProcess server = await ServerProcess.StartAsync(spec, ServerSetup.For(scenario, certificate), sampleDirectory, cores, cancellationToken);
         progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
         await LoadAsync(server, scenario, options.Warmup, cancellationToken);
         return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
