@@ -50,6 +50,11 @@ internal static class RunEstimate
             typical += typicalWarmup + rest;
             most += maxWarmup + rest;
         }
+        if (Clock(least) == Clock(most))
+        {
+            // Fixed warm-ups (--quick): nothing to range over.
+            return "~" + Clock(typical);
+        }
         return Format.Inv($"~{Clock(typical)} with warm-ups of {typicalWarmup.TotalSeconds:0} s (typical on the 2-CPU reference VM); {Clock(least)}–{Clock(most)} from the warm-up bounds");
     }
 
