@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TransportBench.Cli;
+using TransportBench.Fairness;
 using TransportBench.Floor;
 using TransportBench.Running;
 using TransportBench.Servers;
@@ -8,6 +9,10 @@ using TransportBench.Servers;
 if (args.Length > 0 && args[0] == FloorChild.Flag)
 {
     return await FloorChild.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == FairnessChild.Flag)
+{
+    return FairnessChild.Run(args[1..]);
 }
 if (args.Contains("--help") || args.Contains("-h"))
 {

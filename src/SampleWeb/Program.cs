@@ -20,6 +20,10 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 // passes from fd 3 instead of the configured URLs. Without them (the usual case) this does nothing.
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.UseSystemd());
 
+// HTTPS endpoints from configuration (Kestrel:Endpoints:NAME:Url=https://…, with a Certificate:Path): the slim builder
+// leaves this out. The benchmark runner's TLS scenarios start the sample this way.
+builder.WebHost.UseKestrelHttpsConfiguration();
+
 var transport = ParseTransport(builder.Configuration["Transport"]);
 switch (transport)
 {
@@ -43,6 +47,13 @@ app.MapGet("/", (RequestDelegate)(context => WriteAsync(context, "text/html; cha
 app.MapGet("/plaintext", (RequestDelegate)(context => WriteAsync(context, "text/plain", MagePage.Plaintext)));
 app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "application/json", MagePage.Json)));
 app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", MagePage.Large)));
+
+// Response and request shapes of real apps under /shapes/ (ShapeEndpoints.cs), for the benchmark runner. Off unless
+// asked for (--SampleWeb:Shapes=true), like /bench/stats below.
+if (app.Configuration.GetValue("SampleWeb:Shapes", false))
+{
+    app.MapShapes();
+}
 
 // The benchmark runner (benchmarks/TransportBench) reads the GC's allocation counter before and after a timed run to
 // report bytes allocated per request. Off unless it asks (--SampleWeb:BenchStats=true): by default the sample serves

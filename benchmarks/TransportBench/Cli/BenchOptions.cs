@@ -5,8 +5,11 @@ namespace TransportBench.Cli;
 /// <summary>What one run of the runner measures and how; parsed once from the command line.</summary>
 internal sealed class BenchOptions
 {
-    /// <summary>Measured time of each load run. Defaults to 10 s (1 s with <c>--quick</c>).</summary>
-    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Measured time of each load run, or null for each scenario's own: 10 s, 5 s for the shapes added for issue 9
+    /// (<see cref="Scenario.DefaultSeconds"/>; 1 s with <c>--quick</c>).
+    /// </summary>
+    public TimeSpan? Duration { get; private set; }
 
     /// <summary>
     /// Least load before each measurement. The warm-up goes on until the server's JIT is quiet (tiered compilation
@@ -66,18 +69,23 @@ internal sealed class BenchOptions
     /// <summary>A few seconds in all: proves the runner works, measures nothing worth quoting.</summary>
     public bool Quick { get; private set; }
 
+    /// <summary>The measured time of a scenario's load runs.</summary>
+    public TimeSpan DurationOf(Scenario scenario) => Duration ?? TimeSpan.FromSeconds(scenario.DefaultSeconds);
+
     public const string Usage = """
         TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory floor.
 
         Usage: dotnet run -c Release --project benchmarks/TransportBench -- [options]
 
-          --duration SECONDS        measured time per load run (default 10)
+          --duration SECONDS        measured time per load run, every scenario (default 10; 5 for the shapes)
           --warmup SECONDS          least load before each measurement (default 20); it goes on until the
                                     server's JIT has compiled nothing for a while (tiering done)
           --warmup-max SECONDS      most load before each measurement (default 60)
           --perf-duration SECONDS   syscall-counting pass per measurement (default 3)
           --rounds N                rounds, servers alternating A B C A B C (default 3)
-          --scenarios LIST          page,plaintext,json,large,latency,idle (default all)
+          --scenarios LIST          page,plaintext,json,large,latency,idle, and the shapes of real apps:
+                                    hello,stream,sse,chunks,churn,session,upload-4k,upload-1m,tls,tls-churn,h2,
+                                    fairness (default all)
           --servers LIST            sockets,sockets-tuned,epoll,floor (default), and epoll-inline (epoll with
                                     UnsafePreferInlineScheduling, the counterpart of sockets-tuned)
           --cores SERVER/LOAD       CPUs in taskset syntax, e.g. 1/0 or 2-3/0-1 (default: upper half for the
@@ -91,7 +99,7 @@ internal sealed class BenchOptions
           --out DIR                 results folder (default benchmarks/results/<timestamp>)
           --sample DIR              use this published SampleWeb instead of building one
           --no-perf                 skip syscall counting
-          --quick                   about a minute in all (CI): 1 round, page + latency + idle, tiny loads,
+          --quick                   about a minute in all (CI): 1 round, page + hello + latency + idle, tiny loads,
                                     no repeats of noisy runs
         """;
 
@@ -137,7 +145,7 @@ internal sealed class BenchOptions
         PerfDuration = TimeSpan.FromSeconds(1);
         Rounds = 1;
         IdleConnections = 256;
-        Scenarios = ["page", "latency", "idle"];
+        Scenarios = ["page", "hello", "latency", "idle"];
         // Proof that it works, not figures: a noisy run is not worth repeating.
         MaxNoisePercent = 100;
     }

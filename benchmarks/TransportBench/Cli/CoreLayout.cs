@@ -57,6 +57,16 @@ internal sealed class CoreLayout
             $"server pinned to CPU {server}, load generator to CPU {load} (taskset; {available.Count} CPUs available)");
     }
 
+    /// <summary>
+    /// This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU and one
+    /// event loop do with two connections, whatever the machine.
+    /// </summary>
+    public CoreLayout WithOneServerCpu()
+    {
+        string first = ServerCpuList[0].ToString(CultureInfo.InvariantCulture);
+        return new CoreLayout(first, LoadCpus, LoadCpuCount, Description);
+    }
+
     /// <summary>Wraps a command in taskset when a CPU list is given.</summary>
     public static (string FileName, List<string> Arguments) Pin(string? cpus, string fileName, IEnumerable<string> arguments)
     {

@@ -16,7 +16,9 @@ internal static class FloorApp
     /// <param name="sampleDirectory">The published SampleWeb: its appsettings.json configures this app too. Its log
     /// levels matter: with Microsoft.AspNetCore.Hosting.Diagnostics enabled at any level, hosting starts an Activity
     /// and a log scope per request (~800 B and several µs here).</param>
-    public static WebApplication Build(string sampleDirectory)
+    /// <param name="shapes">Map SampleWeb's /shapes/ endpoints (the linked ShapeEndpoints.cs), as the servers do
+    /// for the scenarios that use them.</param>
+    public static WebApplication Build(string sampleDirectory, bool shapes)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -34,6 +36,10 @@ internal static class FloorApp
         app.MapGet("/plaintext", (RequestDelegate)(context => WriteAsync(context, "text/plain", SampleWeb.MagePage.Plaintext)));
         app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "application/json", SampleWeb.MagePage.Json)));
         app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", SampleWeb.MagePage.Large)));
+        if (shapes)
+        {
+            SampleWeb.ShapeEndpoints.MapShapes(app);
+        }
         return app;
     }
 

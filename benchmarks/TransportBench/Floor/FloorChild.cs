@@ -26,7 +26,7 @@ internal static class FloorChild
         var warmup = TimeSpan.FromSeconds(double.Parse(args[1], CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(double.Parse(args[2], CultureInfo.InvariantCulture));
 
-        await using WebApplication app = FloorApp.Build(args[3]);
+        await using WebApplication app = FloorApp.Build(args[3], scenario.NeedsShapes);
         await app.StartAsync();
         InMemoryListener listener = await app.Services.GetRequiredService<InMemoryTransportFactory>().Listener.WaitAsync(TimeSpan.FromSeconds(10));
         // The pool Kestrel's own transports take from DI: pinned 4 KiB blocks.

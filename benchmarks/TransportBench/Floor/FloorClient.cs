@@ -5,13 +5,17 @@ using System.Text;
 namespace TransportBench.Floor;
 
 /// <summary>
-/// Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: keep-alive connections, each
-/// writing a batch (1 request, or 16 when pipelining), reading until every response of the batch arrived, and again.
+/// Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: the scenario's number of
+/// connections at a time, each writing a batch (1 request, or 16 when pipelining), reading until every response of the
+/// batch arrived, and again. Where the scenario closes connections (churn, sessions), the last request of a connection
+/// says <c>Connection: close</c>, Kestrel ends it, and a new connection takes its place, as wrk reconnects.
 /// Everything here runs on the client thread (the pipes schedule the client's continuations there).
 /// </summary>
 internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler scheduler, InMemoryListener listener, MemoryPool<byte> pool)
 {
-    private readonly byte[] _batch = CreateBatch(scenario);
+    private readonly byte[] _batch = CreateBatch(scenario, close: false);
+
+    private readonly byte[] _closingBatch = CreateBatch(scenario, close: true);
 
     // Written by the client thread only; read by the measuring thread.
     private long _completed;
@@ -27,20 +31,18 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
 
     public long Non200 => Volatile.Read(ref _non200);
 
-    /// <summary>Opens the scenario's connections on the client thread and starts their loops.</summary>
+    /// <summary>Starts the scenario's connection slots on the client thread.</summary>
     public void Start()
     {
         var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
         scheduler.Schedule(_ =>
         {
-            var loops = new Task[scenario.Connections];
-            for (int i = 0; i < loops.Length; i++)
+            var slots = new Task[scenario.Connections];
+            for (int i = 0; i < slots.Length; i++)
             {
-                var connection = new InMemoryConnection($"floor-{i}", pool, scheduler);
-                listener.Add(connection);
-                loops[i] = RunAsync(connection);
+                slots[i] = RunSlotAsync(i);
             }
-            started.SetResult(Task.WhenAll(loops));
+            started.SetResult(Task.WhenAll(slots));
         }, null);
         _all = started.Task.Unwrap();
     }
@@ -55,20 +57,38 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
         }
     }
 
-    private async Task RunAsync(InMemoryConnection connection)
+    /// <summary>One connection at a time in this slot: a new one whenever the previous one was closed by design.</summary>
+    private async Task RunSlotAsync(int slot)
+    {
+        for (int serial = 0; !_stopping; serial++)
+        {
+            var connection = new InMemoryConnection($"floor-{slot}-{serial}", pool, scheduler);
+            listener.Add(connection);
+            if (!await RunConnectionAsync(connection))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Batches on one connection; true when it ended because its requests were done (go on with a new one).</summary>
+    private async Task<bool> RunConnectionAsync(InMemoryConnection connection)
     {
         var counter = new ResponseCounter();
         PipeWriter writer = connection.ClientWriter;
         PipeReader reader = connection.ClientReader;
+        int sent = 0;
         try
         {
             while (!_stopping && !connection.IsAborted)
             {
-                writer.Write(_batch);
+                sent += scenario.PipelineDepth;
+                bool last = scenario.RequestsPerConnection > 0 && sent >= scenario.RequestsPerConnection;
+                writer.Write(last ? _closingBatch : _batch);
                 FlushResult flushed = await writer.FlushAsync();
                 if (flushed.IsCompleted)
                 {
-                    return;
+                    return false;
                 }
                 int outstanding = scenario.PipelineDepth;
                 while (outstanding > 0)
@@ -79,12 +99,18 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
                     reader.AdvanceTo(buffer.Start, read.Buffer.End);
                     outstanding -= responses;
                     Volatile.Write(ref _completed, _completed + responses);
-                    if (read.IsCompleted || read.IsCanceled)
+                    if (outstanding > 0 && (read.IsCompleted || read.IsCanceled))
                     {
-                        return;
+                        return false;
                     }
                 }
+                if (last)
+                {
+                    // Kestrel ends the connection after this response; the drain below sees it end.
+                    return true;
+                }
             }
+            return false;
         }
         finally
         {
@@ -104,10 +130,23 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
         }
     }
 
-    /// <summary>The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it.</summary>
-    private static byte[] CreateBatch(Scenario scenario)
+    /// <summary>
+    /// The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it, a body where the scenario
+    /// uploads, and <c>Connection: close</c> on a connection's last request.
+    /// </summary>
+    private static byte[] CreateBatch(Scenario scenario, bool close)
     {
-        string request = $"GET {scenario.Path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
-        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request, scenario.PipelineDepth)));
+        var request = new StringBuilder();
+        request.Append(scenario.BodyBytes > 0 ? "POST " : "GET ").Append(scenario.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n");
+        if (scenario.BodyBytes > 0)
+        {
+            request.Append("Content-Type: application/octet-stream\r\nContent-Length: ").Append(scenario.BodyBytes).Append("\r\n");
+        }
+        if (close)
+        {
+            request.Append("Connection: close\r\n");
+        }
+        request.Append("\r\n").Append('a', scenario.BodyBytes);
+        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request.ToString(), scenario.PipelineDepth)));
     }
 }

@@ -21,11 +21,11 @@ internal static class FloorLauncher
             FloorChild.Flag,
             scenario.Name,
             options.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-            options.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            options.DurationOf(scenario).TotalSeconds.ToString(CultureInfo.InvariantCulture),
             sampleDirectory,
         ]);
         (string file, List<string> args) = CoreLayout.Pin(cores.ServerCpus, self, selfArgs);
-        TimeSpan limit = options.Warmup + options.Duration + TimeSpan.FromSeconds(60);
+        TimeSpan limit = options.Warmup + options.DurationOf(scenario) + TimeSpan.FromSeconds(60);
         ToolResult run = await ToolRun.RunAsync(file, args, limit, cancellationToken, environment: spec.Environment);
         string? line = run.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith(FloorResult.Prefix, StringComparison.Ordinal));
         FloorResult? result = line is null ? null : JsonSerializer.Deserialize<FloorResult>(line[FloorResult.Prefix.Length..], Json);

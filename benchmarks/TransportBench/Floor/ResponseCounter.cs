@@ -4,61 +4,141 @@ using System.Buffers.Text;
 namespace TransportBench.Floor;
 
 /// <summary>
-/// Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then Content-Length
-/// bytes of body (Kestrel sends Content-Length for every response of the sample). One instance per connection,
-/// used by its client only. Allocates nothing unless a header block spans pipe segments.
+/// Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then a body framed by
+/// Content-Length or by chunked encoding (the shapes without Content-Length: a minimal API's string, streams,
+/// events). One instance per connection, used by its client only. Allocates nothing unless a header block spans pipe
+/// segments.
 /// </summary>
 internal sealed class ResponseCounter
 {
+    private enum State
+    {
+        /// <summary>Waiting for a whole header block.</summary>
+        Headers,
+
+        /// <summary>In a Content-Length body; <see cref="_remaining"/> bytes of it still to come.</summary>
+        Body,
+
+        /// <summary>Waiting for a chunk-size line.</summary>
+        ChunkSize,
+
+        /// <summary>In a chunk; <see cref="_remaining"/> bytes of it and its CRLF still to come.</summary>
+        ChunkData,
+
+        /// <summary>After the last (zero-size) chunk, up to the empty line that ends the trailers.</summary>
+        Trailers,
+    }
+
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
+
+    private static ReadOnlySpan<byte> LineEnd => "\r\n"u8;
 
     private static ReadOnlySpan<byte> ContentLength => "\r\nContent-Length: "u8;
 
-    // Body bytes of the current response still to come; meaningful while _inBody.
-    private long _bodyRemaining;
+    private static ReadOnlySpan<byte> Chunked => "\r\nTransfer-Encoding: chunked"u8;
 
-    private bool _inBody;
+    private State _state;
+
+    // Bytes of the current body or chunk still to come; meaningful in Body and ChunkData.
+    private long _remaining;
 
     /// <summary>Responses whose status was not 200.</summary>
     public long Non200 { get; private set; }
 
     /// <summary>
     /// Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the first byte
-    /// not consumed (a partial header block). Returns the responses completed.
+    /// not consumed (a partial header block or chunk-size line). Returns the responses completed.
     /// </summary>
     public int Consume(ref ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);
         int completed = 0;
-        while (true)
+        bool progressed = true;
+        while (progressed)
         {
-            if (_inBody)
+            progressed = _state switch
             {
-                long take = Math.Min(reader.Remaining, _bodyRemaining);
-                reader.Advance(take);
-                _bodyRemaining -= take;
-                if (_bodyRemaining > 0)
-                {
-                    break;
-                }
-                _inBody = false;
+                State.Headers => ReadHeaders(ref reader),
+                State.Body or State.ChunkData => Skip(ref reader),
+                State.ChunkSize => ReadChunkSize(ref reader),
+                _ => ReadTrailer(ref reader),
+            };
+            if (progressed && _state == State.Headers)
+            {
+                // Back at a header block: a body or the trailers just ended.
                 completed++;
-                continue;
             }
-            if (!reader.TryReadTo(out ReadOnlySequence<byte> headers, HeaderEnd, advancePastDelimiter: true))
-            {
-                break;
-            }
-            ReadOnlySpan<byte> block = headers.IsSingleSegment ? headers.FirstSpan : headers.ToArray();
-            if (!block.StartsWith("HTTP/1.1 200 "u8))
-            {
-                Non200++;
-            }
-            _bodyRemaining = ParseContentLength(block);
-            _inBody = true;
         }
         buffer = buffer.Slice(reader.Position);
         return completed;
+    }
+
+    private bool ReadHeaders(ref SequenceReader<byte> reader)
+    {
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> headers, HeaderEnd, advancePastDelimiter: true))
+        {
+            return false;
+        }
+        ReadOnlySpan<byte> block = headers.IsSingleSegment ? headers.FirstSpan : headers.ToArray();
+        if (!block.StartsWith("HTTP/1.1 200 "u8))
+        {
+            Non200++;
+        }
+        if (block.IndexOf(Chunked) >= 0)
+        {
+            _state = State.ChunkSize;
+        }
+        else
+        {
+            _remaining = ParseContentLength(block);
+            _state = State.Body;
+        }
+        // Not a completed response yet, even with an empty body: the next step (Skip) completes it.
+        return true;
+    }
+
+    /// <summary>Skips body or chunk bytes; true when the current piece ended.</summary>
+    private bool Skip(ref SequenceReader<byte> reader)
+    {
+        long take = Math.Min(reader.Remaining, _remaining);
+        reader.Advance(take);
+        _remaining -= take;
+        if (_remaining > 0)
+        {
+            return false;
+        }
+        _state = _state == State.Body ? State.Headers : State.ChunkSize;
+        return true;
+    }
+
+    private bool ReadChunkSize(ref SequenceReader<byte> reader)
+    {
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> line, LineEnd, advancePastDelimiter: true))
+        {
+            return false;
+        }
+        ReadOnlySpan<byte> text = line.IsSingleSegment ? line.FirstSpan : line.ToArray();
+        if (!Utf8Parser.TryParse(text, out ulong size, out _, 'x'))
+        {
+            throw new InvalidOperationException("A chunked response with a malformed chunk size.");
+        }
+        // The chunk's CRLF is skipped with its data.
+        _remaining = (long)size + 2;
+        _state = size == 0 ? State.Trailers : State.ChunkData;
+        return true;
+    }
+
+    private bool ReadTrailer(ref SequenceReader<byte> reader)
+    {
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> line, LineEnd, advancePastDelimiter: true))
+        {
+            return false;
+        }
+        if (line.IsEmpty)
+        {
+            _state = State.Headers;
+        }
+        return true;
     }
 
     private static long ParseContentLength(ReadOnlySpan<byte> headers)
@@ -66,7 +146,7 @@ internal sealed class ResponseCounter
         int at = headers.IndexOf(ContentLength);
         if (at < 0)
         {
-            throw new InvalidOperationException("A response without Content-Length: the floor cannot frame it.");
+            throw new InvalidOperationException("A response with neither Content-Length nor chunked encoding: the floor cannot frame it.");
         }
         ReadOnlySpan<byte> digits = headers[(at + ContentLength.Length)..];
         return Utf8Parser.TryParse(digits, out long length, out _)

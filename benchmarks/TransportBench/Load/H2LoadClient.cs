@@ -119,14 +119,10 @@ internal static class H2LoadClient
             failed,
             rate,
             latencies.Count / span,
-            Percentile(latencies, 0.50),
-            Percentile(latencies, 0.90),
-            Percentile(latencies, 0.99),
-            Percentile(latencies, 0.999),
+            Percentiles.NearestRank(latencies, 0.50),
+            Percentiles.NearestRank(latencies, 0.90),
+            Percentiles.NearestRank(latencies, 0.99),
+            Percentiles.NearestRank(latencies, 0.999),
             latencies[^1]);
     }
-
-    /// <summary>Nearest-rank percentile of sorted values.</summary>
-    private static long Percentile(List<long> sorted, double fraction) =>
-        sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -5,27 +5,10 @@ using TransportBench.Servers;
 
 namespace TransportBench.Load;
 
-/// <summary>What wrk's done() hook reports (see Load/bench.lua); latencies in microseconds.</summary>
-internal sealed record WrkResult(
-    long Requests,
-    long DurationMicros,
-    long Bytes,
-    long SocketErrors,
-    long Timeouts,
-    long Non2xx,
-    long P50Micros,
-    long P99Micros,
-    long P999Micros,
-    double MeanMicros)
-{
-    public double RequestsPerSecond => DurationMicros > 0 ? Requests * 1e6 / DurationMicros : 0;
-
-    public long Errors => SocketErrors + Timeouts + Non2xx;
-}
-
 /// <summary>
-/// Saturating load with wrk: one thread per load CPU, keep-alive connections, pipelining through the Lua script.
-/// wrk takes whole seconds, so durations round up.
+/// Saturating HTTP/1.1 load with wrk (over TLS for https URLs): one thread per load CPU, keep-alive connections;
+/// pipelining, POST bodies and connection closing through the Lua script (Load/bench.lua). wrk takes whole seconds,
+/// so durations round up.
 /// </summary>
 internal static class WrkClient
 {
@@ -33,7 +16,12 @@ internal static class WrkClient
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
 
-    public static async Task<WrkResult> RunAsync(
+    /// <summary>What bench.lua's done() prints.</summary>
+    private sealed record WrkSummary(
+        long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx,
+        long P50Micros, long P99Micros, long P999Micros);
+
+    public static async Task<LoadResult> RunAsync(
         string baseUrl, Scenario scenario, TimeSpan duration, CoreLayout cores, CancellationToken cancellationToken)
     {
         int seconds = Math.Max(1, (int)Math.Ceiling(duration.TotalSeconds));
@@ -47,7 +35,10 @@ internal static class WrkClient
             "--timeout", "5s",
             "-s", script,
             baseUrl + scenario.Path,
-            "--", scenario.PipelineDepth.ToString(CultureInfo.InvariantCulture),
+            "--",
+            scenario.PipelineDepth.ToString(CultureInfo.InvariantCulture),
+            scenario.RequestsPerConnection.ToString(CultureInfo.InvariantCulture),
+            scenario.BodyBytes.ToString(CultureInfo.InvariantCulture),
         ]);
         // Bounded: wrk stops itself after -d; the limit only catches a wedged run.
         ToolResult run = await ToolRun.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
@@ -56,7 +47,9 @@ internal static class WrkClient
         {
             throw new InvalidOperationException($"wrk failed (exit {run.ExitCode}{(run.TimedOut ? ", timed out" : "")}):\n{run.Tail()}");
         }
-        return JsonSerializer.Deserialize<WrkResult>(line[ResultPrefix.Length..], Json)
+        WrkSummary wrk = JsonSerializer.Deserialize<WrkSummary>(line[ResultPrefix.Length..], Json)
             ?? throw new InvalidOperationException("wrk printed an empty result.");
+        return new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
+            wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
     }
 }

@@ -5,13 +5,14 @@ namespace TransportBench.Measure;
 
 /// <summary>What the CPUs did during a timed run.</summary>
 /// <param name="ServerCpu">The server's utime + stime.</param>
+/// <param name="ServerKernelCpu">Its stime alone: the kernel's work for it (syscalls, loopback TCP, wake-ups; TLS crypto is user time).</param>
 /// <param name="ServerBusyPercent">That, as a share of the server CPUs' time: below ~90 % at saturation, something
 /// other than the server set the pace (the load generator, another tenant, the scheduler).</param>
 /// <param name="LoadBusyPercent">How busy the load CPUs were (load generator and anything else): near 100 %, the
 /// load side was the limit.</param>
 /// <param name="ForeignPercent">CPU time other processes took on the server CPUs, as a share of their time: the noise
 /// of a shared machine (the load generator runs elsewhere, so ideally 0).</param>
-internal sealed record CpuUse(TimeSpan ServerCpu, double ServerBusyPercent, double LoadBusyPercent, double ForeignPercent);
+internal sealed record CpuUse(TimeSpan ServerCpu, TimeSpan ServerKernelCpu, double ServerBusyPercent, double LoadBusyPercent, double ForeignPercent);
 
 /// <summary>Reads the server's CPU time and the machine's per-CPU counters around a timed run.</summary>
 internal sealed class CpuWindow
@@ -19,7 +20,8 @@ internal sealed class CpuWindow
     private readonly int _pid;
     private readonly IReadOnlyList<int> _serverCpus;
     private readonly IReadOnlyList<int> _loadCpus;
-    private readonly TimeSpan _server0;
+    private readonly TimeSpan _serverUser0;
+    private readonly TimeSpan _serverSystem0;
     private readonly TimeSpan _serverCpusBusy0;
     private readonly TimeSpan _loadCpusBusy0;
     private readonly long _start;
@@ -29,7 +31,7 @@ internal sealed class CpuWindow
         _pid = pid;
         _serverCpus = cores.ServerCpuList;
         _loadCpus = cores.LoadCpuList;
-        _server0 = ProcStats.CpuTime(pid);
+        (_serverUser0, _serverSystem0) = ProcStats.CpuTimes(pid);
         _serverCpusBusy0 = ProcStats.CpuBusy(_serverCpus);
         _loadCpusBusy0 = ProcStats.CpuBusy(_loadCpus);
         _start = Stopwatch.GetTimestamp();
@@ -39,12 +41,15 @@ internal sealed class CpuWindow
 
     public CpuUse Stop()
     {
-        TimeSpan server = ProcStats.CpuTime(_pid) - _server0;
+        (TimeSpan user, TimeSpan system) = ProcStats.CpuTimes(_pid);
+        TimeSpan kernel = system - _serverSystem0;
+        TimeSpan server = user - _serverUser0 + kernel;
         TimeSpan serverCpusBusy = ProcStats.CpuBusy(_serverCpus) - _serverCpusBusy0;
         TimeSpan loadCpusBusy = ProcStats.CpuBusy(_loadCpus) - _loadCpusBusy0;
         double wall = Stopwatch.GetElapsedTime(_start).TotalSeconds;
         return new CpuUse(
             server,
+            kernel,
             server.TotalSeconds / (wall * _serverCpus.Count) * 100,
             loadCpusBusy.TotalSeconds / (wall * _loadCpus.Count) * 100,
             Math.Max(0, (serverCpusBusy - server).TotalSeconds) / (wall * _serverCpus.Count) * 100);

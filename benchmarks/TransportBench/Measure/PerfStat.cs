@@ -7,7 +7,9 @@ namespace TransportBench.Measure;
 /// <param name="Total">All syscalls (raw_syscalls:sys_enter), whatever their kind.</param>
 /// <param name="BySyscall">Counts of the syscalls listed in <see cref="PerfStat"/>, by name.</param>
 /// <param name="Requests">Requests served during the pass.</param>
-internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, long> BySyscall, long Requests)
+/// <param name="SocketWrites">Calls that send response bytes: writev, sendmsg, sendto, and the writes that are not
+/// 8 bytes long (an eventfd wake-up writes exactly 8; no scenario here sends an 8-byte piece of a response).</param>
+internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, long> BySyscall, long Requests, long SocketWrites)
 {
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
@@ -17,7 +19,9 @@ internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, lon
 /// timed one: tracepoints cost a little per syscall, far less than strace (which slows a server ~20× and changes its
 /// batching), but not nothing. One counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total, rather
 /// than <c>syscalls:sys_enter_*</c>, which opens ~350 counters per thread and runs out of file descriptors.
-/// Note: an eventfd wake-up is a <c>write</c>, so it is counted with socket writes.
+/// Note: an eventfd wake-up is a <c>write</c>, so the breakdown's <c>write</c> counts both; the separate count of
+/// writes that send response bytes (<see cref="SyscallCounts.SocketWrites"/>) leaves the 8-byte ones out with a
+/// tracepoint filter on a second <c>write</c> counter.
 /// </summary>
 internal static class PerfStat
 {
@@ -31,6 +35,12 @@ internal static class PerfStat
     ];
 
     private static string[]? s_available;
+
+    /// <summary>Name given to the filtered write counter when parsing (perf prints the same event name twice).</summary>
+    private const string SocketWriteKey = "write (not 8 B)";
+
+    /// <summary>Syscalls that put response bytes on a socket, besides the filtered writes.</summary>
+    private static readonly string[] SendCalls = ["writev", "sendmsg", "sendto"];
 
     /// <summary>Why syscalls cannot be counted here, or null when they can. Tries to lower perf_event_paranoid once.</summary>
     public static async Task<string?> ProbeAsync(CancellationToken cancellationToken)
@@ -73,7 +83,7 @@ internal static class PerfStat
         // wrk runs whole seconds: the window covers the rounded-up load plus the edges.
         var window = TimeSpan.FromSeconds(Math.Ceiling(loadDuration.TotalSeconds) + 1.5);
         Task<ToolResult> perf = ToolRun.RunAsync("perf",
-            ["stat", "-x", ",", "-o", output, "-e", EventList(), "-p", pid.ToString(CultureInfo.InvariantCulture),
+            ["stat", "-x", ",", "-o", output, .. EventArguments(), "-p", pid.ToString(CultureInfo.InvariantCulture),
              "--", "sleep", window.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
             window + TimeSpan.FromSeconds(30),
             cancellationToken);
@@ -96,15 +106,19 @@ internal static class PerfStat
 
     private static async Task<string?> TryCountAsync(CancellationToken cancellationToken)
     {
-        ToolResult result = await ToolRun.RunAsync("perf", ["stat", "-x", ",", "-e", EventList(), "true"],
+        ToolResult result = await ToolRun.RunAsync("perf", ["stat", "-x", ",", .. EventArguments(), "true"],
             TimeSpan.FromSeconds(30), cancellationToken);
         bool counted = result.Stderr.Contains("raw_syscalls:sys_enter", StringComparison.Ordinal)
             && !result.Stderr.Contains("<not supported>", StringComparison.Ordinal);
         return result.ExitCode == 0 && counted ? null : result.Tail(3);
     }
 
-    private static string EventList() =>
-        "raw_syscalls:sys_enter," + string.Join(',', (s_available ?? Tracked).Select(name => "syscalls:sys_enter_" + name));
+    /// <summary>The counters, then a second write counter filtered to writes that are not 8 bytes (see the record).</summary>
+    private static string[] EventArguments() =>
+    [
+        "-e", "raw_syscalls:sys_enter," + string.Join(',', (s_available ?? Tracked).Select(name => "syscalls:sys_enter_" + name)),
+        "-e", "syscalls:sys_enter_write", "--filter", "count != 8",
+    ];
 
     /// <summary>perf's CSV: "count,unit,event,…"; count is "&lt;not counted&gt;" for an event that never ran.</summary>
     private static SyscallCounts Parse(string[] lines, long requests)
@@ -123,11 +137,19 @@ internal static class PerfStat
             {
                 total = count;
             }
-            else if (name.StartsWith("syscalls:sys_enter_", StringComparison.Ordinal) && count > 0)
+            else if (name.StartsWith("syscalls:sys_enter_", StringComparison.Ordinal))
             {
-                bySyscall[name["syscalls:sys_enter_".Length..]] = count;
+                // The filtered write counter comes last, under the same name as the plain one.
+                string syscall = name["syscalls:sys_enter_".Length..];
+                bySyscall[syscall == "write" && bySyscall.ContainsKey("write") ? SocketWriteKey : syscall] = count;
             }
         }
-        return new SyscallCounts(total, bySyscall, requests);
+        long socketWrites = bySyscall.GetValueOrDefault(SocketWriteKey) + SendCalls.Sum(bySyscall.GetValueOrDefault);
+        bySyscall.Remove(SocketWriteKey);
+        foreach (string zero in bySyscall.Where(pair => pair.Value == 0).Select(pair => pair.Key).ToList())
+        {
+            bySyscall.Remove(zero);
+        }
+        return new SyscallCounts(total, bySyscall, requests, socketWrites);
     }
 }

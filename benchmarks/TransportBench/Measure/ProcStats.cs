@@ -11,10 +11,21 @@ internal static class ProcStats
     private const double TicksPerSecond = 100;
 
     /// <summary>utime + stime of every thread the process has or had.</summary>
-    public static TimeSpan CpuTime(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
+    public static TimeSpan CpuTime(int pid)
+    {
+        (TimeSpan user, TimeSpan system) = CpuTimes(pid);
+        return user + system;
+    }
+
+    /// <summary>utime and stime apart: time in the process's own code and time in the kernel on its behalf.</summary>
+    public static (TimeSpan User, TimeSpan System) CpuTimes(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
 
     /// <summary>utime + stime of one thread.</summary>
-    public static TimeSpan ThreadCpuTime(int pid, int tid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
+    public static TimeSpan ThreadCpuTime(int pid, int tid)
+    {
+        (TimeSpan user, TimeSpan system) = ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
+        return user + system;
+    }
 
     /// <summary>Time the given CPUs spent running anything in user or kernel mode (user + nice + system), from /proc/stat.</summary>
     public static TimeSpan CpuBusy(IReadOnlyCollection<int> cpus)
@@ -52,13 +63,13 @@ internal static class ProcStats
         return parts.Length >= 2 ? $"soft {parts[0]}, hard {parts[1]}" : "unknown";
     }
 
-    private static TimeSpan ParseStatCpu(string stat)
+    private static (TimeSpan User, TimeSpan System) ParseStatCpu(string stat)
     {
         // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
         // There, index 0 is field 3 (state); utime and stime are fields 14 and 15.
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+        return (TimeSpan.FromSeconds(long.Parse(fields[11], CultureInfo.InvariantCulture) / TicksPerSecond),
+            TimeSpan.FromSeconds(long.Parse(fields[12], CultureInfo.InvariantCulture) / TicksPerSecond));
     }
 
     private static long StatusKib(int pid, string key)

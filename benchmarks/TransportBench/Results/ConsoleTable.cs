@@ -4,7 +4,14 @@ namespace TransportBench.Results;
 internal static class ConsoleTable
 {
     private static readonly string[] Headers =
-        ["scenario", "server", "req/s", "×sock", "CPU µs/req", "×sock", "B/req", "p99 ms", "RSS MiB", "busy srv/load %", "syscalls/req", "top syscalls/req"];
+    [
+        "scenario", "server", "req/s", "×sock", "CPU µs/req", "×sock", "kernel µs", "user−floor µs", "B/req", "p99 ms",
+        "RSS MiB", "busy srv/load %", "syscalls/req", "writes/resp", "top syscalls/req",
+    ];
+
+    // Columns 2 to 13 hold numbers: right-aligned.
+    private const int FirstNumber = 2;
+    private const int LastNumber = 13;
 
     public static void Print(IReadOnlyList<ScenarioSummary> scenarios)
     {
@@ -13,30 +20,88 @@ internal static class ConsoleTable
         {
             foreach (ServerSummary s in scenario.Servers)
             {
-                bool idle = scenario.Scenario.Kind == ScenarioKind.Idle;
-                rows.Add(
-                [
-                    scenario.Scenario.Name,
-                    s.Server,
-                    idle ? Format.Inv($"{s.IdleConnections} conns") : Format.Rate(s.RequestsPerSecond),
-                    idle ? Format.Ratio(s.IdleRatio) : Format.Ratio(s.RequestsPerSecondRatio),
-                    idle ? Format.Number(s.IdleBytesPerConnection / 1024) + " KiB/conn" : Format.Number(s.CpuMicrosPerRequest),
-                    idle ? "" : Format.Ratio(s.CpuRatio),
-                    Format.Number(s.AllocatedBytesPerRequest, "0"),
-                    s.P99Millis is null ? "" : Format.Number(s.P99Millis, "0.00"),
-                    Format.Number(s.PeakRssMib, "0"),
-                    s.ServerBusyPercent is null ? "" : $"{Format.Number(s.ServerBusyPercent, "0")}/{Format.Number(s.LoadBusyPercent, "0")}",
-                    s.SyscallsPerRequest is null ? (s.Rounds == 0 ? "" : Format.Missing) : Format.Number(s.SyscallsPerRequest, "0.00"),
-                    s.Rounds == 0 ? "FAILED: " + ((s.Errors.Count > 0 ? s.Errors[0] : "").Split('\n')[0]) : Format.Syscalls(s.TopSyscalls.Take(4)),
-                ]);
+                rows.Add(scenario.Scenario.Kind switch
+                {
+                    ScenarioKind.Idle => IdleRow(scenario.Scenario, s),
+                    ScenarioKind.Fairness => FairnessRow(scenario.Scenario, s),
+                    _ => LoadRow(scenario, s),
+                });
             }
         }
         int[] widths = [.. Enumerable.Range(0, Headers.Length).Select(c => rows.Max(r => r[c].Length))];
         Console.WriteLine();
         foreach (string[] row in rows)
         {
-            Console.WriteLine(string.Join("  ", row.Select((string cell, int c) => c is >= 2 and <= 10 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
+            Console.WriteLine(string.Join("  ", row.Select((string cell, int c) =>
+                c is >= FirstNumber and <= LastNumber ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
         }
+        Console.WriteLine("kernel: the server's stime per request; user−floor: its utime per request minus the floor's whole CPU per request " +
+            "(what the transport and the runtime add; n/a where the floor cannot run the scenario). Fairness: req/s and p99 are the small " +
+            "connection's round trips, beside the flood's MiB/s.");
         Console.WriteLine();
     }
+
+    private static string[] LoadRow(ScenarioSummary scenario, ServerSummary s)
+    {
+        bool floor = s.Server == Servers.ServerSpec.FloorName;
+        string userAboveFloor = floor ? "" : scenario.Find(Servers.ServerSpec.FloorName) is { Rounds: > 0 }
+            ? Format.Number(s.UserAboveFloorMicrosPerRequest)
+            : Format.Missing;
+        return
+        [
+            scenario.Scenario.Name,
+            s.Server,
+            Format.Rate(s.RequestsPerSecond),
+            Format.Ratio(s.RequestsPerSecondRatio),
+            Format.Number(s.CpuMicrosPerRequest),
+            Format.Ratio(s.CpuRatio),
+            floor ? "" : Format.Number(s.KernelMicrosPerRequest),
+            userAboveFloor,
+            Format.Number(s.AllocatedBytesPerRequest, "0"),
+            s.P99Millis is null ? "" : Format.Number(s.P99Millis, "0.00"),
+            Format.Number(s.PeakRssMib, "0"),
+            Busy(s),
+            Syscalls(s, s.SyscallsPerRequest),
+            Syscalls(s, s.WritesPerResponse),
+            s.Rounds == 0 ? Failed(s) : Format.Syscalls(s.TopSyscalls.Take(4)),
+        ];
+    }
+
+    private static string[] IdleRow(Scenario scenario, ServerSummary s) =>
+    [
+        scenario.Name,
+        s.Server,
+        Format.Inv($"{s.IdleConnections} conns"),
+        Format.Ratio(s.IdleRatio),
+        Format.Number(s.IdleBytesPerConnection / 1024) + " KiB/conn",
+        "", "", "", "", "",
+        Format.Number(s.PeakRssMib, "0"),
+        "", "", "",
+        s.Rounds == 0 ? Failed(s) : "",
+    ];
+
+    private static string[] FairnessRow(Scenario scenario, ServerSummary s) =>
+    [
+        scenario.Name,
+        s.Server,
+        Format.Rate(s.RequestsPerSecond),
+        Format.Ratio(s.RequestsPerSecondRatio),
+        "", "", "", "", "",
+        Format.Number(s.P99Millis, "0.00"),
+        Format.Number(s.PeakRssMib, "0"),
+        Busy(s),
+        "", "",
+        s.Rounds == 0
+            ? Failed(s)
+            : Format.Inv($"flood {Format.Number(s.FloodMiBPerSecond, "0")} MiB/s, small max {Format.Number(s.MaxMillis, "0.00")} ms") +
+              (s.StarvedRounds > 0 ? Format.Inv($", STARVED in {s.StarvedRounds} round(s)") : ""),
+    ];
+
+    private static string Busy(ServerSummary s) =>
+        s.ServerBusyPercent is null ? "" : $"{Format.Number(s.ServerBusyPercent, "0")}/{Format.Number(s.LoadBusyPercent, "0")}";
+
+    private static string Syscalls(ServerSummary s, double? value) =>
+        value is null ? (s.Rounds == 0 ? "" : Format.Missing) : Format.Number(value, "0.00");
+
+    private static string Failed(ServerSummary s) => "FAILED: " + (s.Errors.Count > 0 ? s.Errors[0] : "").Split('\n')[0];
 }

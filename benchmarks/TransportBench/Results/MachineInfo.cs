@@ -24,9 +24,12 @@ internal sealed record MachineInfo(
         string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : RuntimeInformation.OSDescription;
         string perf = options.NoPerf ? "off" : Format.Inv($"{options.PerfDuration.TotalSeconds:0.#} s");
         string processorCount = options.ProcessorCount is int n ? n.ToString(CultureInfo.InvariantCulture) : "not set";
+        string duration = options.Duration is TimeSpan d
+            ? Format.Inv($"{d.TotalSeconds:0.#} s")
+            : "10 s (5 s for the shapes)";
         string quick = options.Quick ? "; --quick (proves the runner works; figures not worth quoting)" : "";
         string settings = Format.Inv(
-            $"{options.Rounds} round(s) × {options.Duration.TotalSeconds:0.#} s measured after a warm-up of {options.Warmup.TotalSeconds:0.#}–{Math.Max(options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds):0.#} s (until the server's JIT is quiet); syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
+            $"{options.Rounds} round(s) × {duration} measured after a warm-up of {options.Warmup.TotalSeconds:0.#}–{Math.Max(options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds):0.#} s (until the server's JIT is quiet); syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
         return new MachineInfo(
             cpu,
             Environment.ProcessorCount,

@@ -30,7 +30,10 @@ internal static class MarkdownReport
             "Server / load CPU busy % (medians) say who set the pace: a saturated server is near 100 %, and a load CPU near 100 % " +
             "means the load side was the limit. Noise % is the most CPU other processes took on the server's CPU during a timed round.");
         md.AppendLine("- The floor is Kestrel and the app on in-process pipes, pinned like the servers; its client shares its CPU, " +
-            "so its requests/s is not comparable with the servers'. Its CPU per request (client excluded) is the figure to read.");
+            "so its requests/s is not comparable with the servers'. Its CPU per request (client excluded) is the figure to read. " +
+            "It serves HTTP/1.1 at saturation only: no TLS, no HTTP/2, no fixed rate, no idle or flooding sockets (n/a there).");
+        md.AppendLine("- writes/resp: calls that sent response bytes (writev, sendmsg, sendto, and writes other than 8-byte eventfd " +
+            "wake-ups) per response. p99 of a saturation scenario is wrk's, queueing included; h2load reports none.");
         var warmups = report.Samples.Where(s => s.WarmupSeconds is not null).ToList();
         if (warmups.Count > 0)
         {
@@ -44,18 +47,11 @@ internal static class MarkdownReport
         md.AppendLine();
         AppendServers(md, report);
         AppendOverview(md, report);
+        AppendCpuBreakdown(md, report);
         foreach (ScenarioSummary scenario in report.Scenarios)
         {
             md.AppendLine($"## {scenario.Scenario.Name}: {scenario.Scenario.Title}").AppendLine();
-            switch (scenario.Scenario.Kind)
-            {
-                case ScenarioKind.Idle:
-                    AppendIdle(md, scenario);
-                    break;
-                default:
-                    AppendLoad(md, scenario);
-                    break;
-            }
+            MarkdownScenarioTables.Append(md, scenario, report.Scenarios.Any(s => s.Find(Servers.ServerSpec.FloorName) is not null));
             md.AppendLine();
         }
         AppendErrors(md, report);
@@ -81,62 +77,60 @@ internal static class MarkdownReport
     {
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
         md.AppendLine("## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)").AppendLine();
+        md.AppendLine("Fairness: the small connection's round trips/s (× sockets) · its p99 ms.").AppendLine();
         md.AppendLine("| scenario | " + string.Join(" | ", servers) + " |");
         md.AppendLine("|---|" + string.Concat(servers.Select(_ => "--:|")));
         foreach (ScenarioSummary scenario in report.Scenarios.Where(s => s.Scenario.Kind != ScenarioKind.Idle))
         {
-            var cells = servers.Select(name => scenario.Find(name) is { Rounds: > 0 } s
-                ? $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · {Format.Number(s.CpuMicrosPerRequest)} µs ({Format.Ratio(s.CpuRatio)})"
-                : scenario.Find(name) is null ? "" : "failed");
+            var cells = servers.Select(name => scenario.Find(name) switch
+            {
+                null => name == Servers.ServerSpec.FloorName ? Format.Missing : "",
+                { Rounds: 0 } => "failed",
+                var s when scenario.Scenario.Kind == ScenarioKind.Fairness =>
+                    $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · p99 {Format.Number(s.P99Millis, "0.00")} ms",
+                var s => $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · {Format.Number(s.CpuMicrosPerRequest)} µs ({Format.Ratio(s.CpuRatio)})",
+            });
             md.AppendLine($"| {scenario.Scenario.Name} | " + string.Join(" | ", cells) + " |");
         }
         md.AppendLine();
     }
 
-    private static void AppendLoad(StringBuilder md, ScenarioSummary scenario)
+    /// <summary>
+    /// Issue 9: where a request's CPU goes, per scenario and server. floor = Kestrel and the app alone; kernel = the
+    /// server's stime per request; user above floor = its utime per request minus the floor's whole cost, i.e. what
+    /// the transport and the runtime (thread pool, socket engine) add in user code. The three add up to the server's
+    /// CPU per request. Without a floor (TLS, h2, fixed rate) only the kernel part is known.
+    /// </summary>
+    private static void AppendCpuBreakdown(StringBuilder md, RunReport report)
     {
-        bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
-        md.AppendLine(fixedRate
-            ? "| server | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request | server / load CPU busy % | noise % |"
-            : "| server | req/s (min–max) | × sockets | CPU µs/req | CPU × sockets | alloc B/req | peak RSS MiB | syscalls/req | top syscalls per request | server / load CPU busy % | noise % |");
-        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|" : "|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|");
-        foreach (ServerSummary s in scenario.Servers)
+        var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server)
+            .Where(s => s != Servers.ServerSpec.FloorName).Distinct().ToList();
+        var scenarios = report.Scenarios.Where(s => s.Scenario.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate).ToList();
+        if (scenarios.Count == 0)
         {
-            if (s.Rounds == 0)
+            return;
+        }
+        md.AppendLine("## Where the CPU of a request goes: µs per request").AppendLine();
+        md.AppendLine("Per server: kernel (the server's stime) + user above the floor (its utime minus the floor's whole cost: what the " +
+            "transport and the runtime add in user code) = the total above the floor; the floor column is Kestrel and the app alone. " +
+            "Where the floor cannot run the scenario (TLS, HTTP/2, fixed rate) only the kernel's part of the whole is known.").AppendLine();
+        md.AppendLine("| scenario | floor | " + string.Join(" | ", servers.Select(s => $"{s}: kernel + user above floor")) + " |");
+        md.AppendLine("|---|--:|" + string.Concat(servers.Select(_ => "--:|")));
+        foreach (ScenarioSummary scenario in scenarios)
+        {
+            ServerSummary? floor = scenario.Find(Servers.ServerSpec.FloorName);
+            var cells = servers.Select(name => scenario.Find(name) switch
             {
-                md.AppendLine($"| {s.Server} | failed (see Errors) |");
-                continue;
-            }
-            string syscalls = s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00");
-            string tail = $"{Format.Number(s.CpuMicrosPerRequest)} | {Format.Ratio(s.CpuRatio)} | {Format.Number(s.AllocatedBytesPerRequest, "0")} | " +
-                $"{Format.Number(s.PeakRssMib, "0")} | {syscalls} | {Format.Syscalls(s.TopSyscalls)} | {Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | {Format.Number(s.ForeignCpuPercentMax, "0")} |";
-            md.AppendLine(fixedRate
-                ? $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} | {Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | " +
-                  $"{Format.Number(s.P999Millis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {tail}"
-                : $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} ({Format.Rate(s.RequestsPerSecondMin)}–{Format.Rate(s.RequestsPerSecondMax)}) | " +
-                  $"{Format.Ratio(s.RequestsPerSecondRatio)} | {tail}");
+                { Rounds: > 0, KernelMicrosPerRequest: double kernel, UserAboveFloorMicrosPerRequest: double user } =>
+                    // Short or noisy runs can put the server's utime a little under the floor's figure: keep the sign.
+                    Format.Inv($"{kernel:0.0} {(user < 0 ? "−" : "+")} {Math.Abs(user):0.0} = {kernel + user:0.0}"),
+                { Rounds: > 0 } s => $"kernel {Format.Number(s.KernelMicrosPerRequest)} of {Format.Number(s.CpuMicrosPerRequest)}",
+                _ => "",
+            });
+            string floorCell = floor is { Rounds: > 0 } ? Format.Number(floor.CpuMicrosPerRequest) : Format.Missing;
+            md.AppendLine($"| {scenario.Scenario.Name} | {floorCell} | " + string.Join(" | ", cells) + " |");
         }
-        if (scenario.Find("floor") is { Rounds: > 0, CpuMicrosPerRequest: double floor } f)
-        {
-            md.AppendLine().AppendLine(Format.Inv(
-                $"Floor: Kestrel and the app alone cost {floor:0.0} µs of CPU per request here (in-memory pipes, no sockets; its client's {f.ClientCpuMicrosPerRequest:0.0} µs excluded)."));
-            foreach (ServerSummary s in scenario.Servers.Where(s => s.Server != "floor" && s.CpuMicrosPerRequest is not null))
-            {
-                md.AppendLine(Format.Inv($"- {s.Server}: {s.CpuMicrosPerRequest - floor:0.0} µs per request above the floor (transport + kernel)."));
-            }
-        }
-    }
-
-    private static void AppendIdle(StringBuilder md, ScenarioSummary scenario)
-    {
-        md.AppendLine("| server | idle connections | RSS per connection | × sockets | peak RSS MiB | note |");
-        md.AppendLine("|---|--:|--:|--:|--:|---|");
-        foreach (ServerSummary s in scenario.Servers)
-        {
-            md.AppendLine(s.Rounds == 0
-                ? $"| {s.Server} | failed (see Errors) | | | | |"
-                : Format.Inv($"| {s.Server} | {s.IdleConnections:N0} | {Format.Number(s.IdleBytesPerConnection / 1024, "0.00")} KiB | {Format.Ratio(s.IdleRatio)} | {Format.Number(s.PeakRssMib, "0")} | {s.IdleNote} |"));
-        }
+        md.AppendLine();
     }
 
     private static void AppendErrors(StringBuilder md, RunReport report)

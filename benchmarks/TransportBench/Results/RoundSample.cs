@@ -1,3 +1,4 @@
+using TransportBench.Fairness;
 using TransportBench.Load;
 using TransportBench.Measure;
 using TransportBench.Servers;
@@ -23,6 +24,9 @@ internal sealed class RoundSample
     /// <summary>Server utime+stime during the timed run, divided by its requests (the floor: minus its client thread).</summary>
     public double? CpuMicrosPerRequest { get; set; }
 
+    /// <summary>The stime part of <see cref="CpuMicrosPerRequest"/>: the kernel's work per request.</summary>
+    public double? KernelMicrosPerRequest { get; set; }
+
     /// <summary>Bytes the server's GC heap allocated during the timed run, divided by its requests.</summary>
     public double? AllocatedBytesPerRequest { get; set; }
 
@@ -35,11 +39,14 @@ internal sealed class RoundSample
     /// <summary>The floor only: CPU of its in-process client, per request, excluded from <see cref="CpuMicrosPerRequest"/>.</summary>
     public double? ClientCpuMicrosPerRequest { get; set; }
 
-    public WrkResult? Wrk { get; set; }
+    /// <summary>The saturating load's own figures (wrk or h2load).</summary>
+    public LoadResult? Load { get; set; }
 
     public FixedRateResult? FixedRate { get; set; }
 
     public IdleResult? Idle { get; set; }
+
+    public FairnessResult? Fairness { get; set; }
 
     public SyscallCounts? Syscalls { get; set; }
 

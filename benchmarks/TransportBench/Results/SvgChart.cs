@@ -6,20 +6,27 @@ namespace TransportBench.Results;
 
 /// <summary>
 /// results.svg, drawn by hand (no charting package): requests/s and CPU per request against sockets for each
-/// scenario, and latency percentiles at the fixed offered load. One colour per server across all panels.
+/// scenario, latency percentiles at the fixed offered load, and the fairness scenario's small-connection latency.
+/// Bars run sideways, one row per server under each scenario's name, so eighteen scenarios stay readable: the chart
+/// grows down, not across. One colour per server across all panels.
 /// </summary>
 internal static class SvgChart
 {
     private const int Width = 960;
-    private const int PanelHeight = 250;
-    private const int Left = 70;
-    private const int Right = 20;
+    private const int Left = 120;
+    private const int Right = 110;
+    private const int BarHeight = 10;
+    private const int GroupGap = 8;
+    private const int PanelHeader = 44;
+    private const int PanelFooter = 24;
 
     private static readonly string[] Palette = ["#8c8c8c", "#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#eeca3b"];
 
     private sealed record Bar(string Server, double? Value, string Label);
 
     private sealed record Group(string Label, IReadOnlyList<Bar> Bars);
+
+    private sealed record Panel(string Title, IReadOnlyList<Group> Groups, bool Ratio);
 
     public static string Write(RunReport report, string directory)
     {
@@ -32,105 +39,125 @@ internal static class SvgChart
     public static string Render(RunReport report)
     {
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
-        var load = report.Scenarios.Where(s => s.Scenario.Kind == ScenarioKind.Throughput).ToList();
-        var cpu = report.Scenarios.Where(s => s.Scenario.Kind != ScenarioKind.Idle).ToList();
-        ScenarioSummary? latency = report.Scenarios.FirstOrDefault(s => s.Scenario.Kind == ScenarioKind.FixedRate);
-
-        var panels = new List<(string Title, List<Group> Groups, bool Reference)>
+        var panels = new List<Panel>
         {
-            ("Requests/s, × sockets (higher is better; label: req/s)",
-                [.. load.Select(s => new Group(s.Scenario.Name, [.. s.Servers.Where(x => x.Server != "floor")
-                    .Select(x => new Bar(x.Server, x.RequestsPerSecondRatio, Short(x.RequestsPerSecond)))]))],
-                true),
-            ("Server CPU per request, × sockets (lower is better; label: µs)",
-                [.. cpu.Select(s => new Group(s.Scenario.Name, [.. s.Servers
-                    .Select(x => new Bar(x.Server, x.CpuRatio, Format.Number(x.CpuMicrosPerRequest)))]))],
-                true),
+            new("Requests/s, × sockets (longer is better; label: ratio · req/s)",
+                [.. report.Scenarios.Where(s => s.Scenario.Kind == ScenarioKind.Throughput).Select(s => new Group(s.Scenario.Name,
+                    [.. s.Servers.Where(x => x.Server != Servers.ServerSpec.FloorName)
+                        .Select(x => new Bar(x.Server, x.RequestsPerSecondRatio, Short(x.RequestsPerSecond)))]))],
+                Ratio: true),
+            new("Server CPU per request, × sockets (shorter is better; label: ratio · µs)",
+                [.. report.Scenarios.Where(s => s.Scenario.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate).Select(s => new Group(s.Scenario.Name,
+                    [.. s.Servers.Select(x => new Bar(x.Server, x.CpuRatio, Format.Number(x.CpuMicrosPerRequest) + " µs"))]))],
+                Ratio: true),
         };
-        if (latency is not null)
+        if (report.Scenarios.FirstOrDefault(s => s.Scenario.Kind == ScenarioKind.FixedRate) is { } latency)
         {
             string rate = report.LatencyRate is double r ? r.ToString("N0", CultureInfo.InvariantCulture) : "?";
-            panels.Add(($"Latency at a fixed {rate} req/s, ms (lower is better)",
-            [
-                new Group("p50", [.. latency.Servers.Select(x => new Bar(x.Server, x.P50Millis, Format.Number(x.P50Millis, "0.00")))]),
-                new Group("p99", [.. latency.Servers.Select(x => new Bar(x.Server, x.P99Millis, Format.Number(x.P99Millis, "0.00")))]),
-                new Group("p99.9", [.. latency.Servers.Select(x => new Bar(x.Server, x.P999Millis, Format.Number(x.P999Millis, "0.00")))]),
-            ], false));
+            panels.Add(new($"Latency at a fixed {rate} req/s, ms (shorter is better)", Percentiles(latency, withMax: false), Ratio: false));
+        }
+        if (report.Scenarios.FirstOrDefault(s => s.Scenario.Kind == ScenarioKind.Fairness) is { } fairness)
+        {
+            panels.Add(new("Fairness: the small connection's round trip beside a flooding upload, ms (shorter is better)",
+                Percentiles(fairness, withMax: true), Ratio: false));
         }
 
-        int height = 90 + panels.Count * PanelHeight + 10;
+        int height = 90 + panels.Sum(PanelHeight) + 10;
         var svg = new StringBuilder();
         svg.AppendLine(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
         svg.AppendLine(Inv($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
-        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">Kestrel transports: Sockets, Sockets tuned, Epoll{(report.Quick ? " (--quick: not worth quoting)" : "")}</text>"));
+        svg.AppendLine(Inv($"<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">Kestrel transports: Sockets, Sockets tuned, Epoll{(report.Quick ? " (--quick: not worth quoting)" : "")}</text>"));
         MachineInfo m = report.Machine;
-        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"40\" fill=\"#555\">{Escape(Inv($"{m.CpuCount} × {m.Cpu}, Linux {m.Kernel}, {m.Runtime}; {m.Started}"))}</text>"));
-        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"56\" fill=\"#555\">{Escape(m.Pinning)}</text>"));
+        svg.AppendLine(Inv($"<text x=\"10\" y=\"40\" fill=\"#555\">{Escape(Inv($"{m.CpuCount} × {m.Cpu}, Linux {m.Kernel}, {m.Runtime}; {m.Started}"))}</text>"));
+        svg.AppendLine(Inv($"<text x=\"10\" y=\"56\" fill=\"#555\">{Escape(m.Pinning)}</text>"));
         for (int i = 0; i < servers.Count; i++)
         {
-            int x = Left + i * 150;
+            int x = 10 + i * 150;
             svg.AppendLine(Inv($"<rect x=\"{x}\" y=\"66\" width=\"12\" height=\"12\" fill=\"{Colour(servers, servers[i])}\"/><text x=\"{x + 17}\" y=\"76\">{Escape(servers[i])}</text>"));
         }
-        for (int p = 0; p < panels.Count; p++)
+        int top = 90;
+        foreach (Panel panel in panels)
         {
-            DrawPanel(svg, 90 + p * PanelHeight, panels[p].Title, panels[p].Groups, servers, panels[p].Reference);
+            DrawPanel(svg, top, panel, servers);
+            top += PanelHeight(panel);
         }
         svg.AppendLine("</svg>");
         return svg.ToString();
     }
 
-    private static void DrawPanel(StringBuilder svg, int top, string title, List<Group> groups, List<string> servers, bool reference)
+    private static List<Group> Percentiles(ScenarioSummary scenario, bool withMax)
     {
-        const int PlotTop = 30;
-        const int PlotHeight = 170;
+        var groups = new List<Group>
+        {
+            new("p50", [.. scenario.Servers.Select(x => new Bar(x.Server, x.P50Millis, Format.Number(x.P50Millis, "0.00")))]),
+            new("p99", [.. scenario.Servers.Select(x => new Bar(x.Server, x.P99Millis, Format.Number(x.P99Millis, "0.00")))]),
+            new("p99.9", [.. scenario.Servers.Select(x => new Bar(x.Server, x.P999Millis, Format.Number(x.P999Millis, "0.00")))]),
+        };
+        if (withMax)
+        {
+            groups.Add(new("max", [.. scenario.Servers.Select(x => new Bar(x.Server, x.MaxMillis, Format.Number(x.MaxMillis, "0.00")))]));
+        }
+        return groups;
+    }
+
+    private static int PanelHeight(Panel panel) =>
+        PanelHeader + Math.Max(1, panel.Groups.Sum(g => Math.Max(1, g.Bars.Count) * BarHeight + GroupGap)) + PanelFooter;
+
+    private static void DrawPanel(StringBuilder svg, int top, Panel panel, List<string> servers)
+    {
         int plotWidth = Width - Left - Right;
-        svg.AppendLine(Inv($"<text x=\"{Left}\" y=\"{top + 18}\" font-size=\"13\" font-weight=\"bold\">{Escape(title)}</text>"));
-        double max = groups.SelectMany(g => g.Bars).Select(b => b.Value ?? 0).DefaultIfEmpty(0).Max();
-        max = NiceCeiling(Math.Max(max, reference ? 1.2 : 0.001));
-        int baseY = top + PlotTop + PlotHeight;
-        for (int tick = 0; tick <= 4; tick++)
+        int plotTop = top + PanelHeader;
+        int plotBottom = top + PanelHeight(panel) - PanelFooter;
+        svg.AppendLine(Inv($"<text x=\"10\" y=\"{top + 24}\" font-size=\"13\" font-weight=\"bold\">{Escape(panel.Title)}</text>"));
+        if (panel.Groups.Count == 0)
         {
-            double value = max * tick / 4;
-            double y = baseY - PlotHeight * tick / 4.0;
-            svg.AppendLine(Inv($"<line x1=\"{Left}\" x2=\"{Left + plotWidth}\" y1=\"{y:0.#}\" y2=\"{y:0.#}\" stroke=\"#e5e5e5\"/>"));
-            svg.AppendLine(Inv($"<text x=\"{Left - 6}\" y=\"{y + 4:0.#}\" text-anchor=\"end\" fill=\"#555\">{value:0.##}</text>"));
-        }
-        if (reference)
-        {
-            double y = baseY - PlotHeight / max;
-            svg.AppendLine(Inv($"<line x1=\"{Left}\" x2=\"{Left + plotWidth}\" y1=\"{y:0.#}\" y2=\"{y:0.#}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"));
-        }
-        if (groups.Count == 0)
-        {
-            svg.AppendLine(Inv($"<text x=\"{Left + 10}\" y=\"{baseY - PlotHeight / 2}\" fill=\"#999\">no data in this run</text>"));
+            svg.AppendLine(Inv($"<text x=\"{Left + 10}\" y=\"{plotTop + 12}\" fill=\"#999\">no data in this run</text>"));
             return;
         }
-        double groupWidth = (double)plotWidth / groups.Count;
-        for (int g = 0; g < groups.Count; g++)
+        double max = panel.Groups.SelectMany(g => g.Bars).Select(b => b.Value ?? 0).DefaultIfEmpty(0).Max();
+        // Ratios above 3× squeeze everything else into a sliver: clip there and say so on the bar.
+        double shown = panel.Ratio ? Math.Min(max, 3) : max;
+        double axis = NiceCeiling(Math.Max(shown, panel.Ratio ? 1.2 : 0.001));
+        for (int tick = 0; tick <= 4; tick++)
         {
-            Group group = groups[g];
-            double barWidth = Math.Min(48, (groupWidth - 20) / Math.Max(1, group.Bars.Count));
-            double start = Left + g * groupWidth + (groupWidth - barWidth * group.Bars.Count) / 2;
-            for (int b = 0; b < group.Bars.Count; b++)
+            double value = axis * tick / 4;
+            double x = Left + plotWidth * tick / 4.0;
+            svg.AppendLine(Inv($"<line x1=\"{x:0.#}\" x2=\"{x:0.#}\" y1=\"{plotTop - 4}\" y2=\"{plotBottom}\" stroke=\"#e5e5e5\"/>"));
+            svg.AppendLine(Inv($"<text x=\"{x:0.#}\" y=\"{plotBottom + 14}\" text-anchor=\"middle\" fill=\"#555\">{value:0.##}{(panel.Ratio ? "×" : "")}</text>"));
+        }
+        if (panel.Ratio)
+        {
+            double x = Left + plotWidth / axis;
+            svg.AppendLine(Inv($"<line x1=\"{x:0.#}\" x2=\"{x:0.#}\" y1=\"{plotTop - 4}\" y2=\"{plotBottom}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"));
+        }
+        double y = plotTop;
+        foreach (Group group in panel.Groups)
+        {
+            double groupHeight = Math.Max(1, group.Bars.Count) * BarHeight;
+            svg.AppendLine(Inv($"<text x=\"{Left - 8}\" y=\"{y + groupHeight / 2 + 4:0.#}\" text-anchor=\"end\">{Escape(group.Label)}</text>"));
+            foreach (Bar bar in group.Bars)
             {
-                Bar bar = group.Bars[b];
-                double x = start + b * barWidth;
                 if (bar.Value is not double value)
                 {
-                    svg.AppendLine(Inv($"<text x=\"{x + barWidth / 2:0.#}\" y=\"{baseY - 4}\" text-anchor=\"middle\" fill=\"#999\" font-size=\"10\">n/a</text>"));
-                    continue;
+                    svg.AppendLine(Inv($"<text x=\"{Left + 4}\" y=\"{y + BarHeight - 1:0.#}\" fill=\"#999\" font-size=\"9\">{Escape(bar.Server)}: n/a</text>"));
                 }
-                double h = PlotHeight * value / max;
-                svg.AppendLine(Inv($"<rect x=\"{x + 1:0.#}\" y=\"{baseY - h:0.#}\" width=\"{barWidth - 2:0.#}\" height=\"{h:0.#}\" fill=\"{Colour(servers, bar.Server)}\"><title>{Escape(bar.Server)}: {value:0.00} ({Escape(bar.Label)})</title></rect>"));
-                svg.AppendLine(Inv($"<text x=\"{x + barWidth / 2:0.#}\" y=\"{baseY - h - 3:0.#}\" text-anchor=\"middle\" font-size=\"10\">{Escape(bar.Label)}</text>"));
+                else
+                {
+                    bool clipped = value > axis;
+                    double w = plotWidth * Math.Min(value, axis) / axis;
+                    string label = panel.Ratio ? Inv($"{value:0.00}× · {bar.Label}") : bar.Label;
+                    svg.AppendLine(Inv($"<rect x=\"{Left}\" y=\"{y + 1:0.#}\" width=\"{Math.Max(1, w):0.#}\" height=\"{BarHeight - 2}\" fill=\"{Colour(servers, bar.Server)}\"><title>{Escape(bar.Server)}: {Escape(label)}</title></rect>"));
+                    svg.AppendLine(Inv($"<text x=\"{Left + w + 4:0.#}\" y=\"{y + BarHeight - 1:0.#}\" font-size=\"9\">{Escape(clipped ? "▶ " + label : label)}</text>"));
+                }
+                y += BarHeight;
             }
-            svg.AppendLine(Inv($"<text x=\"{Left + g * groupWidth + groupWidth / 2:0.#}\" y=\"{baseY + 16}\" text-anchor=\"middle\">{Escape(group.Label)}</text>"));
+            y += GroupGap;
         }
     }
 
     private static string Colour(List<string> servers, string server) => Palette[Math.Max(0, servers.IndexOf(server)) % Palette.Length];
 
-    /// <summary>An axis top whose four ticks are 1, 2, 2.5 or 5 times a power of ten: round labels.</summary>
+    /// <summary>An axis end whose four ticks are 1, 2, 2.5 or 5 times a power of ten: round labels.</summary>
     private static double NiceCeiling(double value)
     {
         double step = value / 4;

@@ -44,17 +44,20 @@ internal static class BenchRunner
             return 2;
         }
 
+        // The floor runs only what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.
         var steps = (from scenario in scenarios
                      from round in Enumerable.Range(1, options.Rounds)
                      from server in servers
-                     where !server.IsFloor || scenario.Kind == ScenarioKind.Throughput
+                     where !server.IsFloor || scenario.FloorServes
                      select (scenario, round, server)).ToList();
+        Console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.scenario, s.server)), options)}");
+        BenchCertificate? certificate = scenarios.Any(s => s.Protocol == WireProtocol.Https) ? BenchCertificate.Create() : null;
         var samples = new List<RoundSample>();
         var broken = new Dictionary<string, string>();
         double? rate = options.Rate;
         string? rateSource = options.Rate is null ? null : "--rate";
         using var progress = new Progress(steps.Count);
-        var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, progress);
+        var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, certificate, progress);
         try
         {
             foreach ((Scenario scenario, int round, ServerSpec server) in steps)
@@ -160,7 +163,7 @@ internal static class BenchRunner
         {
             yield return "wrk";
         }
-        if (scenarios.Any(s => s.Kind == ScenarioKind.FixedRate))
+        if (scenarios.Any(s => s.Kind == ScenarioKind.FixedRate || s.Protocol == WireProtocol.H2c))
         {
             yield return "h2load";
         }
@@ -195,13 +198,17 @@ internal static class BenchRunner
         {
             parts.Add(Format.Number(cpu) + " µs CPU/req");
         }
+        if (sample.Fairness is { } fair)
+        {
+            parts.Add(Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}"));
+        }
         if (sample.FixedRate is { } fr)
         {
             parts.Add(Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms"));
         }
         if (sample.Syscalls is { } sc)
         {
-            parts.Add(Format.Number(sc.PerRequest(sc.Total), "0.00") + " syscalls/req");
+            parts.Add(Format.Number(sc.PerRequest(sc.Total), "0.00") + " syscalls/req, " + Format.Number(sc.PerRequest(sc.SocketWrites), "0.00") + " writes/resp");
         }
         if (sample.Idle is { } idle)
         {

@@ -1,4 +1,5 @@
 using TransportBench.Cli;
+using TransportBench.Fairness;
 using TransportBench.Floor;
 using TransportBench.Load;
 using TransportBench.Measure;
@@ -11,7 +12,9 @@ namespace TransportBench.Running;
 /// Measures one server once in one scenario, in a fresh server process (so peak RSS belongs to this scenario):
 /// start → warm-up → timed run with CPU and allocation counters read around it → a separate syscall-counting pass.
 /// </summary>
-internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, Progress progress)
+/// <param name="certificate">The TLS scenarios' certificate; null when the run has none.</param>
+internal sealed class Measurer(
+    BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, BenchCertificate? certificate, Progress progress)
 {
     /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
     /// <exception cref="ServerStartException">The server did not start.</exception>
@@ -19,25 +22,32 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         Scenario scenario, ServerSpec spec, int round, double? rate, CancellationToken cancellationToken)
     {
         var sample = new RoundSample { Scenario = scenario.Name, Server = spec.Name, Round = round };
+        TimeSpan duration = options.DurationOf(scenario);
         if (spec.IsFloor)
         {
-            progress.Phase("in-memory floor: warm-up and timed run", options.Warmup + options.Duration);
+            progress.Phase("in-memory floor: warm-up and timed run", options.Warmup + duration);
             await FloorLauncher.FillAsync(sample, scenario, spec, options, cores, sampleDirectory, cancellationToken);
             return sample;
         }
 
+        // Fairness asks what one CPU and one loop do with two connections, whatever the machine.
+        CoreLayout serverCores = scenario.Kind == ScenarioKind.Fairness ? cores.WithOneServerCpu() : cores;
         progress.Phase("starting", TimeSpan.FromSeconds(2));
-        using ServerProcess server = await ServerProcess.StartAsync(spec, sampleDirectory, cores, cancellationToken);
+        using ServerProcess server = await ServerProcess.StartAsync(
+            spec, ServerSetup.For(scenario, certificate), sampleDirectory, serverCores, cancellationToken);
         sample.Identity = server.Identity;
         try
         {
             switch (scenario.Kind)
             {
                 case ScenarioKind.Throughput:
-                    await MeasureThroughputAsync(sample, server, scenario, cancellationToken);
+                    await MeasureThroughputAsync(sample, server, scenario, duration, cancellationToken);
                     break;
                 case ScenarioKind.FixedRate:
-                    await MeasureFixedRateAsync(sample, server, scenario, rate ?? throw new InvalidOperationException("No rate."), cancellationToken);
+                    await MeasureFixedRateAsync(sample, server, scenario, rate ?? throw new InvalidOperationException("No rate."), duration, cancellationToken);
+                    break;
+                case ScenarioKind.Fairness:
+                    await MeasureFairnessAsync(sample, server, scenario, serverCores, duration, cancellationToken);
                     break;
                 case ScenarioKind.Idle:
                     progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
@@ -64,57 +74,64 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
     /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
     public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
     {
-        using ServerProcess server = await ServerProcess.StartAsync(spec, sampleDirectory, cores, cancellationToken);
-        progress.Phase("probing saturation", options.Warmup + options.Duration);
-        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
-        return (await WrkClient.RunAsync(server.BaseUrl, scenario, options.Duration, cores, cancellationToken)).RequestsPerSecond;
+        using ServerProcess server = await ServerProcess.StartAsync(spec, ServerSetup.For(scenario, certificate), sampleDirectory, cores, cancellationToken);
+        progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
+        await LoadAsync(server, scenario, options.Warmup, cancellationToken);
+        return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
     }
 
-    private async Task MeasureThroughputAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
-    {
-        await WarmUpAsync(sample, server, scenario, cancellationToken);
+    /// <summary>The scenario's saturating load: h2load for HTTP/2, wrk for the rest.</summary>
+    private Task<LoadResult> LoadAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken) =>
+        scenario.Protocol == WireProtocol.H2c
+            ? H2LoadThroughput.RunAsync(server.LoadUrl, scenario, duration, cores, cancellationToken)
+            : WrkClient.RunAsync(server.LoadUrl, scenario, duration, cores, cancellationToken);
 
-        progress.Phase("timed run", options.Duration);
+    private async Task MeasureThroughputAsync(
+        RoundSample sample, ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await WarmUpAsync(sample, server, step => LoadAsync(server, scenario, step, cancellationToken), cancellationToken);
+
+        progress.Phase("timed run", duration);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
-        WrkResult wrk = await WrkClient.RunAsync(server.BaseUrl, scenario, options.Duration, cores, cancellationToken);
+        LoadResult load = await LoadAsync(server, scenario, duration, cancellationToken);
         CpuUse cpu = sample.Cpu = window.Stop();
         long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
 
-        sample.Wrk = wrk;
-        sample.Requests = wrk.Requests;
-        sample.RequestsPerSecond = wrk.RequestsPerSecond;
-        sample.CpuMicrosPerRequest = wrk.Requests > 0 ? cpu.ServerCpu.TotalMicroseconds / wrk.Requests : null;
-        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, wrk.Requests);
-        if (wrk.Requests == 0 || wrk.Non2xx > 0)
+        sample.Load = load;
+        sample.Requests = load.Requests;
+        sample.RequestsPerSecond = load.RequestsPerSecond;
+        SetCpuPerRequest(sample, cpu, load.Requests);
+        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, load.Requests);
+        if (load.Failure is string failure)
         {
-            sample.Error = $"wrk: {wrk.Requests} requests, {wrk.Non2xx} non-2xx responses, {wrk.SocketErrors} socket errors, {wrk.Timeouts} timeouts";
+            sample.Error = failure;
             return;
         }
 
         await CountSyscallsAsync(sample, server, async () =>
-            (await WrkClient.RunAsync(server.BaseUrl, scenario, options.PerfDuration, cores, cancellationToken)).Requests,
+            (await LoadAsync(server, scenario, options.PerfDuration, cancellationToken)).Requests,
             cancellationToken);
     }
 
     private async Task MeasureFixedRateAsync(
-        RoundSample sample, ServerProcess server, Scenario scenario, double rate, CancellationToken cancellationToken)
+        RoundSample sample, ServerProcess server, Scenario scenario, double rate, TimeSpan duration, CancellationToken cancellationToken)
     {
         // Warm up at saturation, as the throughput scenarios do, so every server enters the timed run with its JIT
         // and pools in the same settled state.
-        await WarmUpAsync(sample, server, scenario, cancellationToken);
+        await WarmUpAsync(sample, server, step => LoadAsync(server, scenario, step, cancellationToken), cancellationToken);
 
-        progress.Phase($"timed run at {rate:N0} req/s", options.Duration);
+        progress.Phase($"timed run at {rate:N0} req/s", duration);
         long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
-        FixedRateResult fixedRate = await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.Duration, cores, cancellationToken);
+        FixedRateResult fixedRate = await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, duration, cores, cancellationToken);
         CpuUse cpu = sample.Cpu = window.Stop();
         long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
 
         sample.FixedRate = fixedRate;
         sample.Requests = fixedRate.Requests;
         sample.RequestsPerSecond = fixedRate.AchievedRate;
-        sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / fixedRate.Requests;
+        SetCpuPerRequest(sample, cpu, fixedRate.Requests);
         sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, fixedRate.Requests);
         if (fixedRate.Failed > 0)
         {
@@ -128,6 +145,37 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
     }
 
     /// <summary>
+    /// Fairness (issue 10): the flood and the small round trips from the runner's own client, pinned to the load CPUs;
+    /// the server on one CPU. The figures are the small connection's latency and the flood's throughput, so there is
+    /// no CPU per request and no syscall pass (the flood is a single request).
+    /// </summary>
+    private async Task MeasureFairnessAsync(
+        RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await WarmUpAsync(sample, server, step => FairnessLauncher.RunAsync(server.Port, scenario, step, cores, cancellationToken), cancellationToken);
+
+        progress.Phase("timed run: flood and small round trips", duration);
+        var window = CpuWindow.Start(server.Pid, serverCores);
+        FairnessResult fairness = await FairnessLauncher.RunAsync(server.Port, scenario, duration, cores, cancellationToken);
+        sample.Cpu = window.Stop();
+
+        sample.Fairness = fairness;
+        sample.Requests = fairness.RoundTrips;
+        sample.RequestsPerSecond = fairness.RoundTripsPerSecond;
+        sample.SyscallsUnavailable = "fairness: no per-request figure (the flood is one endless request)";
+        sample.Error = fairness.Error;
+    }
+
+    private static void SetCpuPerRequest(RoundSample sample, CpuUse cpu, long requests)
+    {
+        if (requests > 0)
+        {
+            sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / requests;
+            sample.KernelMicrosPerRequest = cpu.ServerKernelCpu.TotalMicroseconds / requests;
+        }
+    }
+
+    /// <summary>
     /// Load at saturation until the server's JIT is quiet: at least <see cref="BenchOptions.Warmup"/>, then step by
     /// step until a step compiled (almost) nothing, at most <see cref="BenchOptions.WarmupMax"/>.
     /// </summary>
@@ -138,7 +186,7 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
     /// request does not (it plateaus between waves). Tiering also pauses between waves (4 s without a compile at
     /// 7–11 s, then hundreds of tier-ups), hence the least warm-up and two quiet steps in a row.
     /// </remarks>
-    private async Task WarmUpAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
+    private async Task WarmUpAsync(RoundSample sample, ServerProcess server, Func<TimeSpan, Task> load, CancellationToken cancellationToken)
     {
         // At most this many methods compiled in a step still counts as quiet (late tier-ups of cold paths, timers).
         const long QuietMethods = 5;
@@ -146,13 +194,13 @@ internal sealed class Measurer(BenchOptions options, CoreLayout cores, string sa
         TimeSpan max = options.WarmupMax > options.Warmup ? options.WarmupMax : options.Warmup;
         var started = System.Diagnostics.Stopwatch.StartNew();
         progress.Phase("warm-up", options.Warmup);
-        await WrkClient.RunAsync(server.BaseUrl, scenario, options.Warmup, cores, cancellationToken);
+        await load(options.Warmup);
         long? previous = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
         int quietSteps = 0;
         while (previous is long before && started.Elapsed + step <= max)
         {
             progress.Phase("warm-up: waiting for the JIT to settle", step);
-            await WrkClient.RunAsync(server.BaseUrl, scenario, step, cores, cancellationToken);
+            await load(step);
             long? now = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
             if (now is not long after)
             {

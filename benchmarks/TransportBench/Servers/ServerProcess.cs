@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using TransportBench.Cli;
 
@@ -28,37 +26,41 @@ internal sealed partial class ServerProcess : IDisposable
 
     private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(Process process, int port)
+    private ServerProcess(Process process, ServerSetup setup)
     {
         _process = process;
-        Port = port;
+        Port = setup.ControlPort;
+        LoadUrl = setup.LoadUrl;
     }
 
+    /// <summary>The HTTP/1.1 control port: /bench/stats, and the load of HTTP/1.1 scenarios.</summary>
     public int Port { get; }
 
     public int Pid => _process.Id;
 
-    /// <summary>The base URL, e.g. http://127.0.0.1:40123.</summary>
+    /// <summary>The control endpoint's base URL, e.g. http://127.0.0.1:40123.</summary>
     public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}");
+
+    /// <summary>Where the scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
+    public string LoadUrl { get; }
 
     public ServerIdentity Identity => _ready.Task.Result;
 
     /// <summary>Starts the server and waits for its start line.</summary>
     /// <exception cref="ServerStartException">It exited or did not start in time; the message holds its output.</exception>
     public static async Task<ServerProcess> StartAsync(
-        ServerSpec spec, string sampleDirectory, CoreLayout cores, CancellationToken cancellationToken)
+        ServerSpec spec, ServerSetup setup, string sampleDirectory, CoreLayout cores, CancellationToken cancellationToken)
     {
-        int port = FreePort();
-        string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
         var arguments = new List<string>
         {
             Path.Combine(sampleDirectory, "SampleWeb.dll"),
             "--transport", spec.Transport!,
-            "--urls", url,
             // The allocation counter endpoint the runner reads before and after a measurement.
             "--SampleWeb:BenchStats=true",
         };
         arguments.AddRange(spec.Arguments);
+        // The scenario's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
+        arguments.AddRange(setup.Arguments);
         (string fileName, List<string> pinned) = CoreLayout.Pin(cores.ServerCpus, DotnetHost.Path, arguments);
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -81,7 +83,7 @@ internal sealed partial class ServerProcess : IDisposable
             }
         }
 
-        var server = new ServerProcess(ChildProcesses.Start(startInfo), port);
+        var server = new ServerProcess(ChildProcesses.Start(startInfo), setup);
         server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.EnableRaisingEvents = true;
@@ -166,14 +168,6 @@ internal sealed partial class ServerProcess : IDisposable
         {
             return "?";
         }
-    }
-
-    /// <summary>A free loopback port: bind port 0, read it, release it. Only the runner picks ports here.</summary>
-    private static int FreePort()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
     }
 
     [GeneratedRegex(@"Transport: (?<transport>.+); ProcessorCount (?<cpus>\d+); server GC (?<gc>True|False)")]

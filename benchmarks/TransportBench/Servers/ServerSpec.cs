@@ -20,6 +20,9 @@ internal sealed record ServerSpec(
     /// <summary>The server every ratio is computed against.</summary>
     public const string BaselineName = "sockets";
 
+    /// <summary>The in-memory floor's name: Kestrel and the app without sockets, the reference of the CPU breakdown.</summary>
+    public const string FloorName = "floor";
+
     /// <summary>True for the in-memory floor: Kestrel and the app, no sockets, no kernel.</summary>
     public bool IsFloor => Transport is null;
 
@@ -57,7 +60,7 @@ internal sealed record ServerSpec(
                     servers.Add(new ServerSpec(name, "epoll", CommonEnvironment(options, inlineCompletions: false),
                         ["--Kestrel:EpollTransport:UnsafePreferInlineScheduling=true"]));
                     break;
-                case "floor":
+                case FloorName:
                     var floorEnvironment = new Dictionary<string, string?>(CommonEnvironment(options, inlineCompletions: false))
                     {
                         // SampleWeb is a Web SDK app, whose runtimeconfig asks for server GC; the runner is not, so

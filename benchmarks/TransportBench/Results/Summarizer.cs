@@ -2,79 +2,6 @@ using TransportBench.Servers;
 
 namespace TransportBench.Results;
 
-/// <summary>A syscall and how many of it a request costs.</summary>
-internal sealed record SyscallShare(string Name, double PerRequest);
-
-/// <summary>One server in one scenario: medians over its successful rounds, and ratios against sockets.</summary>
-internal sealed record ServerSummary
-{
-    public required string Server { get; init; }
-
-    /// <summary>Rounds that produced a measurement.</summary>
-    public int Rounds { get; init; }
-
-    public ServerIdentity? Identity { get; init; }
-
-    public double? RequestsPerSecond { get; init; }
-
-    public double? RequestsPerSecondMin { get; init; }
-
-    public double? RequestsPerSecondMax { get; init; }
-
-    public double? RequestsPerSecondRatio { get; init; }
-
-    public double? CpuMicrosPerRequest { get; init; }
-
-    public double? CpuRatio { get; init; }
-
-    public double? ClientCpuMicrosPerRequest { get; init; }
-
-    public double? AllocatedBytesPerRequest { get; init; }
-
-    public double? PeakRssMib { get; init; }
-
-    public double? OfferedRate { get; init; }
-
-    public double? P50Millis { get; init; }
-
-    public double? P99Millis { get; init; }
-
-    public double? P999Millis { get; init; }
-
-    public double? P99Ratio { get; init; }
-
-    public int? IdleConnections { get; init; }
-
-    public double? IdleBytesPerConnection { get; init; }
-
-    public double? IdleRatio { get; init; }
-
-    public string? IdleNote { get; init; }
-
-    public double? SyscallsPerRequest { get; init; }
-
-    public IReadOnlyList<SyscallShare> TopSyscalls { get; init; } = [];
-
-    public string? SyscallsUnavailable { get; init; }
-
-    /// <summary>Median share of the server CPUs the server used during timed rounds, percent.</summary>
-    public double? ServerBusyPercent { get; init; }
-
-    /// <summary>Median busy share of the load CPUs during timed rounds, percent.</summary>
-    public double? LoadBusyPercent { get; init; }
-
-    /// <summary>The most CPU other processes took on the server's CPUs during any timed round, percent.</summary>
-    public double? ForeignCpuPercentMax { get; init; }
-
-    public IReadOnlyList<string> Errors { get; init; } = [];
-}
-
-/// <summary>Every server in one scenario.</summary>
-internal sealed record ScenarioSummary(Scenario Scenario, IReadOnlyList<ServerSummary> Servers)
-{
-    public ServerSummary? Find(string server) => Servers.FirstOrDefault(s => s.Server == server);
-}
-
 /// <summary>Reduces round samples to medians (robust to one noisy round on a shared machine) and ratios.</summary>
 internal static class Summarizer
 {
@@ -90,7 +17,8 @@ internal static class Summarizer
                 .Select(x => Reduce(x.Name, x.Samples))
                 .ToList();
             ServerSummary? baseline = raw.FirstOrDefault(s => s.Server == ServerSpec.BaselineName);
-            result.Add(new ScenarioSummary(scenario, [.. raw.Select(s => WithRatios(s, baseline))]));
+            ServerSummary? floor = raw.FirstOrDefault(s => s.Server == ServerSpec.FloorName && s.Rounds > 0);
+            result.Add(new ScenarioSummary(scenario, [.. raw.Select(s => WithRatios(s, baseline, floor))]));
         }
         return result;
     }
@@ -128,17 +56,22 @@ internal static class Summarizer
             RequestsPerSecondMin = rps.Count > 0 ? rps.Min() : null,
             RequestsPerSecondMax = rps.Count > 0 ? rps.Max() : null,
             CpuMicrosPerRequest = Median(good.Select(s => s.CpuMicrosPerRequest)),
+            KernelMicrosPerRequest = Median(good.Select(s => s.KernelMicrosPerRequest)),
             ClientCpuMicrosPerRequest = Median(good.Select(s => s.ClientCpuMicrosPerRequest)),
             AllocatedBytesPerRequest = Median(good.Select(s => s.AllocatedBytesPerRequest)),
             PeakRssMib = Median(good.Select(s => s.PeakRssKib / 1024.0)),
             OfferedRate = Median(good.Select(s => s.FixedRate?.OfferedRate)),
-            P50Millis = Median(good.Select(s => s.FixedRate?.P50Micros / 1000.0)),
-            P99Millis = Median(good.Select(s => s.FixedRate?.P99Micros / 1000.0)),
-            P999Millis = Median(good.Select(s => s.FixedRate?.P999Micros / 1000.0)),
+            P50Millis = Median(good.Select(s => (s.FixedRate?.P50Micros ?? s.Fairness?.P50Micros ?? s.Load?.P50Micros) / 1000.0)),
+            P99Millis = Median(good.Select(s => (s.FixedRate?.P99Micros ?? s.Fairness?.P99Micros ?? s.Load?.P99Micros) / 1000.0)),
+            P999Millis = Median(good.Select(s => (s.FixedRate?.P999Micros ?? s.Fairness?.P999Micros ?? s.Load?.P999Micros) / 1000.0)),
+            MaxMillis = Median(good.Select(s => (s.FixedRate?.MaxMicros ?? s.Fairness?.MaxMicros) / 1000.0)),
+            FloodMiBPerSecond = Median(good.Select(s => s.Fairness?.FloodMiBPerSecond)),
+            StarvedRounds = good.Count(s => s.Fairness?.Starved == true),
             IdleConnections = good.Select(s => s.Idle?.Opened).FirstOrDefault(v => v.HasValue),
             IdleBytesPerConnection = Median(good.Select(s => s.Idle?.BytesPerConnection)),
             IdleNote = good.Select(s => s.Idle?.Note).FirstOrDefault(n => n is not null),
             SyscallsPerRequest = Median(withSyscalls.Select(s => (double?)s.Syscalls!.PerRequest(s.Syscalls.Total))),
+            WritesPerResponse = Median(withSyscalls.Select(s => (double?)s.Syscalls!.PerRequest(s.Syscalls.SocketWrites))),
             TopSyscalls = top,
             SyscallsUnavailable = withSyscalls.Count > 0 ? null : samples.Select(s => s.SyscallsUnavailable).FirstOrDefault(r => r is not null),
             ServerBusyPercent = Median(good.Select(s => s.Cpu?.ServerBusyPercent)),
@@ -148,8 +81,13 @@ internal static class Summarizer
         };
     }
 
-    private static ServerSummary WithRatios(ServerSummary summary, ServerSummary? baseline) => summary with
+    /// <summary>Ratios against sockets, and the user CPU above the floor (issue 9: where the CPU of a request goes).</summary>
+    private static ServerSummary WithRatios(ServerSummary summary, ServerSummary? baseline, ServerSummary? floor) => summary with
     {
+        UserAboveFloorMicrosPerRequest = summary.Server != ServerSpec.FloorName
+            && summary.CpuMicrosPerRequest is double cpu && summary.KernelMicrosPerRequest is double kernel && floor?.CpuMicrosPerRequest is double f
+                ? cpu - kernel - f
+                : null,
         RequestsPerSecondRatio = Ratio(summary.RequestsPerSecond, baseline?.RequestsPerSecond),
         CpuRatio = Ratio(summary.CpuMicrosPerRequest, baseline?.CpuMicrosPerRequest),
         P99Ratio = Ratio(summary.P99Millis, baseline?.P99Millis),

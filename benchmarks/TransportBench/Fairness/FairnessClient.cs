@@ -1,0 +1,198 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using TransportBench.Load;
+
+namespace TransportBench.Fairness;
+
+/// <summary>
+/// The fairness scenario's two clients (issue 10): a flood connection streams one endless POST body as fast as the
+/// server takes it, while a small connection sends one tiny request at a time and times each round trip. On a server
+/// with one event loop both connections share it, so the small connection's latency shows whether a connection that
+/// always has data to read can starve the others.
+/// </summary>
+/// <remarks>
+/// Threading: each client runs on a thread of its own with blocking sockets (no thread pool between a response and its
+/// timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and read
+/// by the caller (Interlocked). The process is pinned to the load CPUs by its launcher, like wrk.
+/// </remarks>
+internal sealed class FairnessClient
+{
+    /// <summary>The flood's body: never completes (1 TiB would take hours at loopback speed).</summary>
+    private const long FloodContentLength = 1L << 40;
+
+    private const int FloodBlockBytes = 64 * 1024;
+
+    /// <summary>A small round trip taking longer than this ends the small client: the server starved it.</summary>
+    private static readonly TimeSpan SmallTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly int _port;
+    private readonly string _floodPath;
+    private readonly string _smallPath;
+
+    // Bytes the flood thread has handed to the kernel. Written by the flood thread, read by Run.
+    private long _floodBytes;
+
+    // Set by Run to end the flood; its socket is then disposed, which also ends a blocked send.
+    private volatile bool _stopping;
+
+    // Set by the small thread when a response did not come within SmallTimeout; read by Run after joining it.
+    private bool _starved;
+
+    private FairnessClient(int port, string floodPath, string smallPath)
+    {
+        _port = port;
+        _floodPath = floodPath;
+        _smallPath = smallPath;
+    }
+
+    /// <summary>Floods and times small round trips for <paramref name="duration"/>; everything bounded.</summary>
+    public static FairnessResult Run(int port, string floodPath, string smallPath, TimeSpan duration) =>
+        new FairnessClient(port, floodPath, smallPath).Run(duration);
+
+    private FairnessResult Run(TimeSpan duration)
+    {
+        using Socket flood = Connect();
+        string? floodError = null;
+        var floodThread = new Thread(() => floodError = Flood(flood)) { Name = "Fairness flood", IsBackground = true };
+        floodThread.Start();
+        // The flood first, up to speed (a few MiB through), so every small round trip meets it.
+        var ramp = Stopwatch.StartNew();
+        while (Interlocked.Read(ref _floodBytes) < 4 * FloodBlockBytes && ramp.Elapsed < TimeSpan.FromSeconds(2) && floodThread.IsAlive)
+        {
+            Thread.Sleep(10);
+        }
+
+        long flood0 = Interlocked.Read(ref _floodBytes);
+        var window = Stopwatch.StartNew();
+        var latencies = new List<long>(1 << 16);
+        string? smallError = null;
+        var smallThread = new Thread(() => smallError = RoundTrips(duration, latencies)) { Name = "Fairness small", IsBackground = true };
+        smallThread.Start();
+        bool smallEnded = smallThread.Join(duration + SmallTimeout + TimeSpan.FromSeconds(5));
+        long floodBytes = Interlocked.Read(ref _floodBytes) - flood0;
+        double seconds = window.Elapsed.TotalSeconds;
+
+        _stopping = true;
+        // RST, not FIN: the body never ends, and no TIME_WAIT is left behind.
+        flood.LingerState = new LingerOption(true, 0);
+        flood.Dispose();
+        floodThread.Join(TimeSpan.FromSeconds(5));
+
+        if (!smallEnded)
+        {
+            // Its list is still being written: report nothing from it.
+            return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, false, "the small client did not end in time");
+        }
+        string? error = smallError ?? floodError;
+        if (latencies.Count == 0)
+        {
+            return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, _starved, error ?? (_starved ? null : "no small round trip completed"));
+        }
+        latencies.Sort();
+        return new FairnessResult(
+            latencies.Count,
+            seconds,
+            Percentiles.NearestRank(latencies, 0.50),
+            Percentiles.NearestRank(latencies, 0.99),
+            Percentiles.NearestRank(latencies, 0.999),
+            latencies[^1],
+            floodBytes,
+            _starved,
+            error);
+    }
+
+    /// <summary>The flood thread: headers, then 64 KiB blocks until stopped. Returns why it ended early, or null.</summary>
+    private string? Flood(Socket socket)
+    {
+        var block = new byte[FloodBlockBytes];
+        block.AsSpan().Fill((byte)'a');
+        try
+        {
+            socket.Send(Encoding.ASCII.GetBytes(
+                $"POST {_floodPath} HTTP/1.1\r\nHost: 127.0.0.1:{_port}\r\nContent-Type: application/octet-stream\r\nContent-Length: {FloodContentLength}\r\n\r\n"));
+            while (!_stopping)
+            {
+                int sent = socket.Send(block);
+                Interlocked.Add(ref _floodBytes, sent);
+            }
+            return null;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return _stopping ? null : $"the flood connection failed: {e.Message}";
+        }
+    }
+
+    /// <summary>The small thread: one request, its whole response, the next, until the time is up.</summary>
+    private string? RoundTrips(TimeSpan duration, List<long> latencies)
+    {
+        byte[] request = Encoding.ASCII.GetBytes($"GET {_smallPath} HTTP/1.1\r\nHost: 127.0.0.1:{_port}\r\n\r\n");
+        var buffer = new byte[4096];
+        try
+        {
+            using Socket socket = Connect();
+            socket.ReceiveTimeout = (int)SmallTimeout.TotalMilliseconds;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < duration)
+            {
+                long start = Stopwatch.GetTimestamp();
+                socket.Send(request);
+                if (!ReadResponse(socket, buffer))
+                {
+                    return "the small connection got a response that was not 200 OK";
+                }
+                latencies.Add((long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+            return null;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+            latencies.Add((long)SmallTimeout.TotalMicroseconds);
+            _starved = true;
+            return null;
+        }
+        catch (SocketException e)
+        {
+            return $"the small connection failed: {e.Message}";
+        }
+    }
+
+    /// <summary>Reads one response (headers, then Content-Length bytes); true when its status was 200.</summary>
+    private static bool ReadResponse(Socket socket, byte[] buffer)
+    {
+        int received = 0;
+        int headerEnd;
+        while ((headerEnd = buffer.AsSpan(0, received).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            received += Receive(socket, buffer.AsSpan(received));
+        }
+        ReadOnlySpan<byte> headers = buffer.AsSpan(0, headerEnd);
+        int at = headers.IndexOf("\r\nContent-Length: "u8);
+        if (at < 0 || !Utf8Parser.TryParse(headers[(at + 18)..], out int length, out _))
+        {
+            throw new SocketException((int)SocketError.ProtocolNotSupported);
+        }
+        int total = headerEnd + 4 + length;
+        while (received < total)
+        {
+            received += Receive(socket, buffer.AsSpan(received));
+        }
+        return headers.StartsWith("HTTP/1.1 200 "u8);
+    }
+
+    private static int Receive(Socket socket, Span<byte> into)
+    {
+        int read = socket.Receive(into);
+        return read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
+    }
+
+    private Socket Connect()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Connect(new IPEndPoint(IPAddress.Loopback, _port));
+        return socket;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text;
+using TransportBench.Servers;
+
+namespace TransportBench.Results;
+
+/// <summary>results.md's table for one scenario: every server's medians, in the columns that scenario has.</summary>
+internal static class MarkdownScenarioTables
+{
+    /// <param name="runHasFloor">Whether the floor ran in this report at all (then a scenario without it says why).</param>
+    public static void Append(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
+    {
+        switch (scenario.Scenario.Kind)
+        {
+            case ScenarioKind.Idle:
+                AppendIdle(md, scenario);
+                break;
+            case ScenarioKind.Fairness:
+                AppendFairness(md, scenario, runHasFloor);
+                break;
+            default:
+                AppendLoad(md, scenario);
+                AppendFloor(md, scenario, runHasFloor);
+                break;
+        }
+    }
+
+    private static void AppendLoad(StringBuilder md, ScenarioSummary scenario)
+    {
+        bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
+        const string Common = "CPU µs/req | CPU × sockets | kernel µs/req | alloc B/req | peak RSS MiB | syscalls/req | writes/resp | top syscalls per request | server / load CPU busy % | noise % |";
+        md.AppendLine(fixedRate
+            ? "| server | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 × sockets | " + Common
+            : "| server | req/s (min–max) | × sockets | p99 ms | " + Common);
+        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|" : "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|");
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            if (s.Rounds == 0)
+            {
+                md.AppendLine($"| {s.Server} | failed (see Errors) |");
+                continue;
+            }
+            string syscalls = s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00");
+            string tail = $"{Format.Number(s.CpuMicrosPerRequest)} | {Format.Ratio(s.CpuRatio)} | {Format.Number(s.KernelMicrosPerRequest)} | " +
+                $"{Format.Number(s.AllocatedBytesPerRequest, "0")} | {Format.Number(s.PeakRssMib, "0")} | {syscalls} | " +
+                $"{Format.Number(s.WritesPerResponse, "0.00")} | {Format.Syscalls(s.TopSyscalls)} | " +
+                $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | {Format.Number(s.ForeignCpuPercentMax, "0")} |";
+            md.AppendLine(fixedRate
+                ? $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} | {Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | " +
+                  $"{Format.Number(s.P999Millis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {tail}"
+                : $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} ({Format.Rate(s.RequestsPerSecondMin)}–{Format.Rate(s.RequestsPerSecondMax)}) | " +
+                  $"{Format.Ratio(s.RequestsPerSecondRatio)} | {Format.Number(s.P99Millis, "0.00")} | {tail}");
+        }
+    }
+
+    /// <summary>The floor's cost, and each server's distance from it split into kernel and user (issue 9).</summary>
+    private static void AppendFloor(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
+    {
+        if (scenario.Find(ServerSpec.FloorName) is { Rounds: > 0, CpuMicrosPerRequest: double floor } f)
+        {
+            md.AppendLine().AppendLine(Format.Inv(
+                $"Floor: Kestrel and the app alone cost {floor:0.0} µs of CPU per request here (in-memory pipes, no sockets; its client's {f.ClientCpuMicrosPerRequest:0.0} µs excluded)."));
+            foreach (ServerSummary s in scenario.Servers.Where(s => s.Server != ServerSpec.FloorName && s.CpuMicrosPerRequest is not null))
+            {
+                md.AppendLine(Format.Inv(
+                    $"- {s.Server}: {s.CpuMicrosPerRequest - floor:0.0} µs per request above the floor: kernel {Format.Number(s.KernelMicrosPerRequest)}, transport and runtime in user code {Format.Number(s.UserAboveFloorMicrosPerRequest)}."));
+            }
+        }
+        else if (runHasFloor && !scenario.Scenario.FloorServes)
+        {
+            md.AppendLine().AppendLine($"Floor: n/a ({scenario.Scenario.FloorMissing}).");
+        }
+    }
+
+    private static void AppendIdle(StringBuilder md, ScenarioSummary scenario)
+    {
+        md.AppendLine("| server | idle connections | RSS per connection | × sockets | peak RSS MiB | note |");
+        md.AppendLine("|---|--:|--:|--:|--:|---|");
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            md.AppendLine(s.Rounds == 0
+                ? $"| {s.Server} | failed (see Errors) | | | | |"
+                : Format.Inv($"| {s.Server} | {s.IdleConnections:N0} | {Format.Number(s.IdleBytesPerConnection / 1024, "0.00")} KiB | {Format.Ratio(s.IdleRatio)} | {Format.Number(s.PeakRssMib, "0")} | {s.IdleNote} |"));
+        }
+    }
+
+    /// <summary>Issue 10: the small connection's latency beside the flood's throughput, server on one CPU and one loop.</summary>
+    private static void AppendFairness(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
+    {
+        md.AppendLine("| server | small round trips/s | × sockets | p50 ms | p99 ms | p99.9 ms | max ms | p99 × sockets | flood MiB/s | peak RSS MiB | server / load CPU busy % | noise % | note |");
+        md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            if (s.Rounds == 0)
+            {
+                md.AppendLine($"| {s.Server} | failed (see Errors) |");
+                continue;
+            }
+            string note = s.StarvedRounds > 0 ? Format.Inv($"starved in {s.StarvedRounds} round(s): a round trip waited 10 s") : "";
+            md.AppendLine($"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} | {Format.Ratio(s.RequestsPerSecondRatio)} | " +
+                $"{Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | {Format.Number(s.P999Millis, "0.00")} | " +
+                $"{Format.Number(s.MaxMillis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {Format.Number(s.FloodMiBPerSecond, "0")} | " +
+                $"{Format.Number(s.PeakRssMib, "0")} | {Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | " +
+                $"{Format.Number(s.ForeignCpuPercentMax, "0")} | {note} |");
+        }
+        md.AppendLine().AppendLine("Medians over rounds; the max column is the median of each round's slowest round trip. " +
+            (runHasFloor ? $"Floor: n/a ({scenario.Scenario.FloorMissing})." : ""));
+    }
+}
