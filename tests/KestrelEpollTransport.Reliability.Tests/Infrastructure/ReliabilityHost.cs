@@ -34,6 +34,9 @@ public sealed class ReliabilityHost : IAsyncDisposable
     /// <summary>Where it listens.</summary>
     public IPEndPoint EndPoint => _server.EndPoint;
 
+    /// <summary>Kestrel's active connections now (either transport): 0 once Kestrel disposed every connection.</summary>
+    public long ActiveConnections => _server.ActiveConnections;
+
     public static async Task<ReliabilityHost> StartAsync(TransportKind transport, ITestOutputHelper? output, Action<ReliabilityHostOptions>? configure = null)
     {
         var options = new ReliabilityHostOptions();

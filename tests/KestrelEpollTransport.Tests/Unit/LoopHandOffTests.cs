@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
+using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -76,16 +77,17 @@ public sealed class LoopHandOffTests
         // Under load the poll spends most of its time queued behind the work it queued: a loop thread that looked only
         // at "queued right now" took the loop back ~70 times a second at saturation. Progress is what counts.
         var pool = new HeldWorkItems();
-        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 10);
+        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 100);
         var (a, b) = (fixture.Add(), fixture.Add());
         await fixture.BusyPassAsync(a, b);
 
-        // 30 polls, 3 ms apart (the scenario: time passing between polls, 9 reclaim periods in all), each finding an edge.
-        for (int i = 0; i < 30; i++)
+        // 90 polls, 10 ms apart (the scenario: time passing between polls, 9 reclaim periods in all), each finding an
+        // edge. A tenth of the period: a loaded CI machine stretched 3 ms sleeps past a 10 ms period and made it flaky.
+        for (int i = 0; i < 90; i++)
         {
             var poll = await pool.NextAsync();
             a.Signal();
-            Thread.Sleep(3);
+            Thread.Sleep(10);
             poll.Execute();
             Assert.True(a.TryNext(out int handledOn), $"poll {i}: the edge was not handled by the poll (the loop thread took the loop back)");
             Assert.Equal(Environment.CurrentManagedThreadId, handledOn);
@@ -184,6 +186,47 @@ public sealed class LoopHandOffTests
         Assert.All(handlers, h => Assert.False(h.TryNext(out _), "an edge was handled twice"));
         Assert.True(fixture.Loop.HandOffCount > 0, "no hand-off happened");
         Assert.Equal(0, fixture.Overlaps);
+    }
+
+    [Fact]
+    public async Task HandOff_FlushesFromAnAppThreadAndAsTheLoop_BothSentWhileThePollIsHeld()
+    {
+        var pool = new HeldWorkItems();
+        using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 600_000);
+        var (a, b) = (fixture.Add(), fixture.Add());
+        await using var connections = new Lifecycle.LoopConnections(fixture.Loop, new EpollTransportOptions());
+        var (server, client) = await connections.ConnectAsync();
+        await fixture.BusyPassAsync(a, b);
+        var poll = await pool.NextAsync();
+
+        // Nobody runs as the loop now (the poll is held, the loop thread sleeps). A flush from an application thread
+        // sends from the pool: it needs no loop.
+        await server.Transport.Output.WriteAsync("app;"u8.ToArray()).AsTask().WithTimeout();
+        Assert.Equal("app;", await ReceiveAsync(client, 4));
+
+        // A flush made as the loop, on the poll's thread: the send is posted to the loop, and the poll, finding work
+        // queued, queues itself again; its next run sends.
+        Task<System.IO.Pipelines.FlushResult>? flush = null;
+        fixture.Loop.Schedule(_ => flush = server.Transport.Output.WriteAsync("poll;"u8.ToArray()).AsTask(), null);
+        poll.Execute();
+        Assert.NotNull(flush);
+        var next = await pool.NextAsync();
+        next.Execute();
+        Assert.Equal("poll;", await ReceiveAsync(client, 5));
+        await flush.WithTimeout();
+    }
+
+    private static async Task<string> ReceiveAsync(System.Net.Sockets.Socket client, int count)
+    {
+        var buffer = new byte[count];
+        int received = 0;
+        while (received < count)
+        {
+            int n = await client.ReceiveAsync(buffer.AsMemory(received)).AsTask().WithTimeout();
+            Assert.True(n > 0, "the connection closed");
+            received += n;
+        }
+        return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
     /// <summary>Stands in for the thread pool: keeps the queued items for the test to run (or not).</summary>

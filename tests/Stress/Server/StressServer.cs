@@ -28,6 +28,9 @@ internal sealed class StressServer : IAsyncDisposable
     /// <summary>The host: its services, and its memory pool when it tracks one.</summary>
     public TestHost Host { get; }
 
+    /// <summary>Kestrel's active connections now (either transport): 0 once every connection was disposed.</summary>
+    public long ActiveConnections => _meter.KestrelActive;
+
     /// <summary>Where it listens.</summary>
     public IPEndPoint EndPoint => Host.EndPoint;
 
