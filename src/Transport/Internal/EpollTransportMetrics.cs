@@ -40,7 +40,7 @@ internal sealed class EpollTransportMetrics
         _handOffs = _meter.CreateCounter<long>("epoll.loop.handoffs", "{handoff}", "Busy periods in which the thread pool polled for a loop.");
         _reclaims = _meter.CreateCounter<long>("epoll.loop.reclaims", "{reclaim}", "Hand-offs ended by the loop thread because no pool thread ran the poll for 10 ms.");
         _eventsPerWait = _meter.CreateHistogram<int>("epoll.loop.events_per_wait", "{event}", "Events returned by one epoll_wait that returned any.");
-        _iovecsPerWrite = _meter.CreateHistogram<int>("epoll.write.iovecs", "{iovec}", "Buffers (iovecs) sent by one writev: the batch size.");
+        _iovecsPerWrite = _meter.CreateHistogram<int>("epoll.write.iovecs", "{iovec}", "Buffers (iovecs) sent by one sendmsg: the batch size.");
         if (registrations is not null)
         {
             _meter.CreateObservableGauge("epoll.registrations", registrations, "{registration}", "Connections and listeners registered with the event loops.");

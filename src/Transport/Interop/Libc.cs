@@ -12,7 +12,7 @@ internal static unsafe partial class Libc
 {
     private const string LibraryName = "libc";
 
-    /// <summary>The <c>struct iovec</c> of readv(2)/writev(2).</summary>
+    /// <summary>The <c>struct iovec</c> of sendmsg(2) (and readv(2)/writev(2)).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct IOVector
     {
@@ -32,8 +32,8 @@ internal static unsafe partial class Libc
     public const short POLLIN = 0x1;
 
     /// <summary>
-    /// The most iovecs one writev may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many: 1 MiB of
-    /// 4 KiB pool blocks in one call (with 64, a 1 MiB response took 5 writevs where Sockets makes one sendmsg), and
+    /// The most iovecs one sendmsg may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many: 1 MiB of
+    /// 4 KiB pool blocks in one call (with 64, a 1 MiB response took 5 writes where Sockets makes one sendmsg), and
     /// 4 KiB of iovecs on the stack.
     /// </summary>
     public const int MaxIOVectors = 256;
@@ -49,12 +49,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
     private static partial nint write_(int fd, void* buffer, nuint count);
-
-    [LibraryImport(LibraryName, EntryPoint = "readv", SetLastError = true)]
-    private static partial nint readv_(int fd, IOVector* vectors, int count);
-
-    [LibraryImport(LibraryName, EntryPoint = "writev", SetLastError = true)]
-    private static partial nint writev_(int fd, IOVector* vectors, int count);
 
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
     private static partial int unlink_(byte* path);
@@ -79,10 +73,6 @@ internal static unsafe partial class Libc
     public static nint Read(int fd, void* buffer, nuint count) => Result(read_(fd, buffer, count));
 
     public static nint Write(int fd, void* buffer, nuint count) => Result(write_(fd, buffer, count));
-
-    public static nint ReadV(int fd, IOVector* vectors, int count) => Result(readv_(fd, vectors, count));
-
-    public static nint WriteV(int fd, IOVector* vectors, int count) => Result(writev_(fd, vectors, count));
 
     public static int EventFd(uint initialValue, int flags) => Result(eventfd_(initialValue, flags));
 

@@ -88,7 +88,7 @@ public sealed partial class InteropTests
             byte* there = stackalloc byte[] { (byte)'!', (byte)'\n' };
             vectors[0] = new Libc.IOVector { Base = hello, Count = 2 };
             vectors[1] = new Libc.IOVector { Base = there, Count = 2 };
-            Assert.Equal(4, Libc.WriteV(accepted.Fd, vectors, 2));
+            Assert.Equal(4, LinuxSocket.SendMsg(accepted.Fd, vectors, 2));
         }
 
         byte[] received = new byte[4];

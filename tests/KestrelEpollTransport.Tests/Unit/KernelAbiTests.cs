@@ -34,6 +34,9 @@ public sealed class KernelAbiTests
             P("sizeof_sockaddr_storage", sizeof(struct sockaddr_storage));
             P("sizeof_pollfd", sizeof(struct pollfd));
             P("offsetof_pollfd_revents", offsetof(struct pollfd, revents)); P("POLLIN", POLLIN);
+            P("sizeof_msghdr", sizeof(struct msghdr)); P("offsetof_msg_iov", offsetof(struct msghdr, msg_iov));
+            P("offsetof_msg_iovlen", offsetof(struct msghdr, msg_iovlen)); P("offsetof_msg_flags", offsetof(struct msghdr, msg_flags));
+            P("MSG_NOSIGNAL", MSG_NOSIGNAL); P("SO_TYPE", SO_TYPE); P("SO_ACCEPTCONN", SO_ACCEPTCONN); P("SO_DOMAIN", SO_DOMAIN);
             P("EPOLLIN", EPOLLIN); P("EPOLLOUT", EPOLLOUT); P("EPOLLERR", EPOLLERR); P("EPOLLHUP", EPOLLHUP);
             P("EPOLLRDHUP", EPOLLRDHUP); P("EPOLLET", EPOLLET); P("EPOLLEXCLUSIVE", EPOLLEXCLUSIVE);
             P("EPOLL_CLOEXEC", EPOLL_CLOEXEC); P("EPOLL_CTL_ADD", EPOLL_CTL_ADD); P("EPOLL_CTL_DEL", EPOLL_CTL_DEL);
@@ -83,6 +86,15 @@ public sealed class KernelAbiTests
         Assert.Equal(Header.Value["offsetof_pollfd_revents"], (long)Marshal.OffsetOf<Libc.PollFd>(nameof(Libc.PollFd.ReturnedEvents)));
     }
 
+    [Fact]
+    public void MessageHeader_Layout_MatchesHeader()
+    {
+        Assert.Equal(Header.Value["sizeof_msghdr"], Marshal.SizeOf<LinuxSocket.MessageHeader>());
+        Assert.Equal(Header.Value["offsetof_msg_iov"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.IOVectors)));
+        Assert.Equal(Header.Value["offsetof_msg_iovlen"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.IOVectorCount)));
+        Assert.Equal(Header.Value["offsetof_msg_flags"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.Flags)));
+    }
+
     [Theory]
     [MemberData(nameof(Constants))]
     public void Constant_Value_MatchesHeader(string name, long value)
@@ -107,7 +119,8 @@ public sealed class KernelAbiTests
         { "EINVAL", Errno.EINVAL }, { "EMFILE", Errno.EMFILE }, { "ENFILE", Errno.ENFILE }, { "ENOBUFS", Errno.ENOBUFS },
         { "ENOMEM", Errno.ENOMEM }, { "EPIPE", Errno.EPIPE }, { "ECONNRESET", Errno.ECONNRESET },
         { "ECONNABORTED", Errno.ECONNABORTED }, { "EADDRINUSE", Errno.EADDRINUSE }, { "EPROTO", Errno.EPROTO },
-        { "ETIMEDOUT", Errno.ETIMEDOUT },
+        { "ETIMEDOUT", Errno.ETIMEDOUT }, { "MSG_NOSIGNAL", LinuxSocket.MSG_NOSIGNAL }, { "SO_TYPE", LinuxSocket.SO_TYPE },
+        { "SO_ACCEPTCONN", LinuxSocket.SO_ACCEPTCONN }, { "SO_DOMAIN", LinuxSocket.SO_DOMAIN },
     };
 
     private static Dictionary<string, long> CompileAndRunProbe()
