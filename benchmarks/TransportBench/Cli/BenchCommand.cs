@@ -5,65 +5,57 @@ using System.Globalization;
 namespace TransportBench.Cli;
 
 /// <summary>
-/// The runner's command line (System.CommandLine, as the stress tool's): every option with its default in
-/// <c>--help</c>, and every check made while parsing, so a wrong option or value is a message and exit code 2 before
-/// anything runs. <see cref="Bind"/> turns a parse into <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults
-/// for <see cref="BenchOptions.QuickRun"/>, and an option given explicitly wins either way.
+/// The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every value
+/// checked while parsing (a wrong one is a message and exit code 2 before anything runs). <see cref="Bind"/> makes the
+/// <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults for <see cref="BenchOptions.QuickRun"/>, and an
+/// option given explicitly wins either way.
 /// </summary>
 /// <remarks>
-/// Defaults that are not a plain value (decided by the scenario, the machine or the run) are written into the
-/// description as "[default: …]", the form System.CommandLine writes for the others: its help builder's
-/// customisation is internal in 3.0.0.
+/// A default that is not a plain value (the scenario's, the machine's, the run's) is written into the description as
+/// "[default: …]", the form System.CommandLine gives the others: its help builder's customisation is internal in 3.0.
 /// </remarks>
 internal sealed class BenchCommand
 {
     private static readonly BenchOptions Defaults = new();
     private static readonly BenchOptions Quick = BenchOptions.QuickRun;
 
-    private readonly Option<double> _duration = Seconds("--duration",
+    private readonly Option<double> _duration = Seconds("--duration", null,
         "Measured seconds per load run, every scenario (wrk and h2load take whole seconds); --quick: 1. [default: 10; 5 for the shapes]");
-    private readonly Option<double> _warmup = Seconds("--warmup",
-        "Least load before each measurement; it goes on until the server's JIT has compiled ≤ 5 methods in each of two " +
-        $"2-s steps in a row (tiering done); --quick: {Quick.Warmup.TotalSeconds}.", Defaults.Warmup);
-    private readonly Option<double> _warmupMax = Seconds("--warmup-max",
-        $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.", Defaults.WarmupMax);
-    private readonly Option<double> _perfDuration = Seconds("--perf-duration",
-        $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.", Defaults.PerfDuration);
-    private readonly Option<int> _rounds = Positive("--rounds", "N",
-        $"Rounds; in each, every server runs once per scenario, A B C A B C …; --quick: {Quick.Rounds}.", Defaults.Rounds);
+    private readonly Option<double> _warmup = Seconds("--warmup", Defaults.Warmup, "Least load before each measurement; it goes on " +
+        $"until the server's JIT has compiled ≤ 5 methods in each of two 2-s steps in a row (tiering done); --quick: {Quick.Warmup.TotalSeconds}.");
+    private readonly Option<double> _warmupMax = Seconds("--warmup-max", Defaults.WarmupMax,
+        $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.");
+    private readonly Option<double> _perfDuration = Seconds("--perf-duration", Defaults.PerfDuration,
+        $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.");
+    private readonly Option<int> _rounds = Positive("--rounds", "N", Defaults.Rounds,
+        $"Rounds; in each, every server runs once per scenario, A B C A B C …; --quick: {Quick.Rounds}.");
     private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
-        "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks," +
-        $"churn,session,upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
+        "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
+        $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
     private readonly Option<IReadOnlyList<string>> _servers = Names("--servers", "server", BenchOptions.AllServers,
-        "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, " +
-        $"the counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
+        "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, the " +
+        $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
     private readonly Option<string> _cores = new("--cores")
     {
         HelpName = "SERVER/LOAD",
-        Description = "CPUs in taskset syntax, e.g. 1/0 or 4-7/0-3. [default: the upper half serves, the lower half loads; " +
-            "no pinning on one CPU]",
+        Description = "CPUs in taskset syntax, e.g. 1/0 or 4-7/0-3. [default: the upper half serves, the lower half loads; no pinning on one CPU]",
     };
-    private readonly Option<int> _processorCount = Positive("--processor-count", "N",
+    private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
         "DOTNET_PROCESSOR_COUNT=N for every server (and the floor). [default: unset]");
     private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
     {
         HelpName = "LIST",
-        Description = "Epoll ThreadCount values, each run as its own server (epoll-t1, epoll-t2, …), e.g. 1,2,4. " +
-            "[default: the transport's default]",
-        CustomParser = ParseThreads,
+        Description = "Epoll ThreadCount values, each run as its own server (epoll-t1, epoll-t2, …), e.g. 1,2,4. [default: the transport's default]",
+        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--threads", count))],
     };
-    private readonly Option<int> _rate = Positive("--rate", "N",
+    private readonly Option<int> _rate = Positive("--rate", "N", null,
         "Offered req/s of the latency scenario. [default: half of sockets' page rate in this run]");
-    private readonly Option<int> _idleConnections = Positive("--idle-connections", "N",
-        $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.", Defaults.IdleConnections);
-    private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT",
-        "Measure a run again (twice at most) when other processes took more than this share of the server CPU; the " +
-        $"quietest attempt is kept; 100 turns it off; --quick: {Quick.MaxNoisePercent}.", Defaults.MaxNoisePercent);
-    private readonly Option<string> _out = new("--out")
-    {
-        HelpName = "DIR",
-        Description = "Results folder. [default: benchmarks/results/<timestamp>]",
-    };
+    private readonly Option<int> _idleConnections = Positive("--idle-connections", "N", Defaults.IdleConnections,
+        $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
+    private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +
+        "at most) when other processes took more than this share of the server CPU; the quietest attempt is kept; 100 turns it off; " +
+        $"--quick: {Quick.MaxNoisePercent}.");
+    private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
     private readonly Option<string> _sample = new("--sample")
     {
         HelpName = "DIR",
@@ -72,14 +64,31 @@ internal sealed class BenchCommand
     private readonly Option<bool> _noPerf = new("--no-perf") { Description = "Skip syscall counting. [default: off]" };
     private readonly Option<bool> _quick = new("--quick")
     {
-        Description = "About a minute in all (CI): 1 round, 1 s runs, page,hello,latency,idle, 256 idle connections, noisy " +
-            "runs not repeated; options given as well still win. [default: off]",
+        Description = "About a minute in all (CI): 1 round, 1 s runs, page,hello,latency,idle, 256 idle connections, noisy runs " +
+            "not repeated; options given as well still win. [default: off]",
     };
 
-    /// <param name="availableCpus">The CPUs this process may use: <c>--cores</c> must name some of them.</param>
+    /// <param name="availableCpus">The CPUs this process may use: <c>--cores</c> must name some of them (taskset would
+    /// refuse others, but only once the run has started).</param>
     public BenchCommand(IReadOnlyList<int> availableCpus)
     {
-        _cores.Validators.Add(result => CheckCores(result, availableCpus));
+        _cores.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>();
+            string[] parts = value.Split('/');
+            string? error = parts.Length != 2 ? $"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'." : null;
+            foreach (string part in parts.Length == 2 ? parts : [])
+            {
+                List<int>? cpus = CpuList.TryParse(part, out string? why);
+                int missing = cpus?.FirstOrDefault(cpu => !availableCpus.Contains(cpu), -1) ?? -1;
+                error ??= cpus is null ? $"--cores: {why}."
+                    : missing >= 0 ? $"--cores: CPU {missing} is not available here; this process may use CPUs {string.Join(',', availableCpus)}." : null;
+            }
+            if (error is not null)
+            {
+                result.AddError(error);
+            }
+        });
         _sample.Validators.Add(result =>
         {
             string folder = result.GetValueOrDefault<string>();
@@ -88,9 +97,8 @@ internal sealed class BenchCommand
                 result.AddError($"--sample: no SampleWeb.dll in '{folder}'.");
             }
         });
-        Root = new RootCommand(
-            "TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory floor. " +
-            "See docs/benchmarks.md for what it measures and how.")
+        Root = new RootCommand("TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory " +
+            "floor. See docs/benchmarks.md for what it measures and how.")
         {
             _duration, _warmup, _warmupMax, _perfDuration, _rounds, _scenarios, _servers, _cores, _processorCount, _threads,
             _rate, _idleConnections, _maxNoise, _out, _sample, _noPerf, _quick,
@@ -130,42 +138,41 @@ internal sealed class BenchCommand
     private static T Given<T>(ParseResult result, Option option, T fallback) =>
         result.GetResult(option) is { Implicit: false } given ? given.GetValueOrDefault<T>() : fallback;
 
-    /// <summary>Seconds above 0 (fractions allowed), at most a day; with a plain default, or none (null).</summary>
-    private static Option<double> Seconds(string name, string description, TimeSpan? defaultValue = null)
+    /// <summary>Seconds above 0 (fractions allowed), at most a day.</summary>
+    private static Option<double> Seconds(string name, TimeSpan? defaultValue, string description) => new(name)
     {
-        var option = new Option<double>(name) { Description = description, HelpName = "seconds" };
-        if (defaultValue is TimeSpan value)
+        Description = description,
+        HelpName = "seconds",
+        DefaultValueFactory = defaultValue is TimeSpan value ? _ => value.TotalSeconds : null,
+        CustomParser = result =>
         {
-            option.DefaultValueFactory = _ => value.TotalSeconds;
-        }
-        option.Validators.Add(result =>
-        {
-            // A token that is not a number is the parser's to report, in its words.
-            if (result.Tokens.Count > 0 && double.TryParse(result.Tokens[^1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-                && !(seconds is > 0 and <= 86_400))
+            string token = result.Tokens[^1].Value;
+            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 86_400)
             {
-                result.AddError($"{name} must be above 0 and at most 86400 seconds, not {result.Tokens[^1].Value}.");
+                return seconds;
             }
-        });
-        return option;
-    }
+            result.AddError($"{name} takes seconds above 0 (at most 86400), not '{token}'.");
+            return 0;
+        },
+    };
 
-    /// <summary>An integer of at least 1; with a plain default, or none.</summary>
-    private static Option<int> Positive(string name, string helpName, string description, int? defaultValue = null)
+    /// <summary>A whole number of at least 1.</summary>
+    private static Option<int> Positive(string name, string helpName, int? defaultValue, string description) => new(name)
     {
-        var option = new Option<int>(name) { Description = description, HelpName = helpName };
-        if (defaultValue is int value)
+        Description = description,
+        HelpName = helpName,
+        DefaultValueFactory = defaultValue is int value ? _ => value : null,
+        CustomParser = result => ParsePositive(result, name, result.Tokens[^1].Value),
+    };
+
+    private static int ParsePositive(ArgumentResult result, string name, string token)
+    {
+        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1)
         {
-            option.DefaultValueFactory = _ => value;
+            return number;
         }
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, CultureInfo.InvariantCulture, out int number) && number < 1)
-            {
-                result.AddError($"{name} must be at least 1, not {number}.");
-            }
-        });
-        return option;
+        result.AddError($"{name} takes whole numbers of at least 1, not '{token}'.");
+        return 0;
     }
 
     /// <summary>A comma-separated list of names, each one of <paramref name="allowed"/>.</summary>
@@ -176,7 +183,7 @@ internal sealed class BenchCommand
         CustomParser = result =>
         {
             string[] names = Split(result.Tokens[^1].Value);
-            string? wrong = names.Length == 0 ? "the list is empty" : names.FirstOrDefault(n => !allowed.Contains(n)) is { } unknown ? $"'{unknown}' is not a {what}" : null;
+            string? wrong = names.Length == 0 ? "the list is empty" : names.FirstOrDefault(n => !allowed.Contains(n)) is { } n ? $"'{n}' is not a {what}" : null;
             if (wrong is not null)
             {
                 result.AddError($"{name}: {wrong}; use {string.Join(", ", allowed)}.");
@@ -184,51 +191,6 @@ internal sealed class BenchCommand
             return names;
         },
     };
-
-    private static List<int>? ParseThreads(ArgumentResult result)
-    {
-        var counts = new List<int>();
-        foreach (string item in Split(result.Tokens[^1].Value))
-        {
-            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
-            {
-                result.AddError($"--threads takes positive integers, e.g. 1,2,4, not '{item}'.");
-                return null;
-            }
-            counts.Add(count);
-        }
-        if (counts.Count == 0)
-        {
-            result.AddError("--threads: an empty list; give thread counts, e.g. 1,2,4.");
-        }
-        return counts;
-    }
-
-    /// <summary>SERVER/LOAD, each a CPU list of CPUs this process may use (taskset would refuse others, too late).</summary>
-    private static void CheckCores(OptionResult result, IReadOnlyList<int> available)
-    {
-        string value = result.GetValueOrDefault<string>();
-        string[] parts = value.Split('/');
-        if (parts.Length != 2)
-        {
-            result.AddError($"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'.");
-            return;
-        }
-        foreach (string part in parts)
-        {
-            List<int>? cpus = CpuList.TryParse(part, out string? error);
-            if (cpus is null)
-            {
-                result.AddError($"--cores: {error}.");
-                return;
-            }
-            if (cpus.FirstOrDefault(cpu => !available.Contains(cpu), -1) is int missing and >= 0)
-            {
-                result.AddError($"--cores: CPU {missing} is not available here; this process may use CPUs {string.Join(',', available)}.");
-                return;
-            }
-        }
-    }
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

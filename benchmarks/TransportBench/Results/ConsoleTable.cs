@@ -5,9 +5,9 @@ using TransportBench.Servers;
 namespace TransportBench.Results;
 
 /// <summary>
-/// The terminal's summary: medians and ratios against sockets, one row per scenario and server, in two tables
-/// (requests and CPU; syscalls) so that each fits a 120-column terminal. On a terminal, headers on two lines and bold;
-/// elsewhere (<see cref="Terminal"/>) plain columns, one line per row and per header.
+/// The terminal's summary, medians and ratios against sockets, in three tables that each fit a 120-column terminal:
+/// requests and CPU, syscalls, and notes (failures, idle connections, the fairness flood). On a terminal, headers on
+/// two lines and bold; elsewhere (<see cref="Terminal"/>) plain columns, one line per row and per header.
 /// </summary>
 internal static class ConsoleTable
 {

@@ -6,13 +6,13 @@ using Spectre.Console.Rendering;
 namespace TransportBench.Running;
 
 /// <summary>
-/// What the run shows while it runs: a line per step with the time spent and an estimate of what is left, and a line
-/// per result. On a terminal, a live bar under those lines as well (Spectre.Console): the share of the run done, and
-/// the current phase with its countdown and the time left, redrawn ten times a second. Elsewhere the lines alone.
+/// What the run shows while it runs: a line per step with the time spent and the time left, and a line per result;
+/// on a terminal also a live bar under them (Spectre.Console): the share of the run done, the phase under way with its
+/// countdown, and the time left (<see cref="RunEstimate.TimeLeft"/>), redrawn ten times a second.
 /// </summary>
 /// <remarks>
-/// Threads: the run's flow calls the step methods one at a time; Spectre's refresh thread reads <see cref="_state"/>
-/// to draw the bar, so the state is an immutable record replaced whole.
+/// Threads: the run calls the step methods one at a time; Spectre's refresh thread reads <see cref="_state"/> to draw
+/// the bar, so the state is an immutable record replaced whole.
 /// </remarks>
 internal sealed class Progress
 {
@@ -21,16 +21,12 @@ internal sealed class Progress
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private volatile State _state = new(0, TimeSpan.Zero, null, TimeSpan.Zero);
 
-    // The live bar; null when the console is not a terminal. Set once, before the run starts.
+    // The live bar; null when the console is not a terminal. Set once, before the run's first step.
     private ProgressTask? _bar;
 
-    private Progress(IAnsiConsole console, IReadOnlyList<TimeSpan> typical)
-    {
-        _console = console;
-        _typical = typical;
-    }
+    private Progress(IAnsiConsole console, IReadOnlyList<TimeSpan> typical) => (_console, _typical) = (console, typical);
 
-    /// <summary>Steps finished, when the last one finished, and the phase under way with its expected end.</summary>
+    /// <summary>Steps finished and when the last one did; the phase under way and when it should end.</summary>
     private sealed record State(int Finished, TimeSpan FinishedAt, string? Phase, TimeSpan PhaseEnd);
 
     /// <summary>Runs <paramref name="run"/> with the display; <paramref name="typical"/>: each step's typical length.</summary>
@@ -54,13 +50,10 @@ internal sealed class Progress
     public void BeginStep(string label)
     {
         State state = _state;
-        string left = state.Finished > 0 ? Clock(TimeLeft(state)) : "?";
         string step = string.Create(CultureInfo.InvariantCulture, $"[{state.Finished + 1,3}/{_typical.Count}]");
+        string left = state.Finished > 0 ? Clock(TimeLeft(state)) : "?";
         _console.WriteLine($"{step} {Clock(_clock.Elapsed)} elapsed, ~{left} left · {label}");
-        if (_bar is not null)
-        {
-            _bar.Description = Markup.Escape($"{step} {label}");
-        }
+        _bar?.Description = Markup.Escape($"{step} {label}");
     }
 
     /// <summary>Names what runs now and how long it should take.</summary>
@@ -70,7 +63,7 @@ internal sealed class Progress
         UpdateBar();
     }
 
-    /// <summary>A line about the step under way that does not end it (a noisy run measured again).</summary>
+    /// <summary>A line about the step under way (a noisy run measured again, the latency scenario's rate).</summary>
     public void Note(string line) => _console.WriteLine("          " + line);
 
     public void EndStep(string result)
@@ -84,28 +77,22 @@ internal sealed class Progress
 
     private void UpdateBar()
     {
-        if (_bar is not null)
-        {
-            TimeSpan elapsed = _clock.Elapsed;
-            TimeSpan total = elapsed + TimeLeft(_state);
-            _bar.Value = total > TimeSpan.Zero ? 100 * (elapsed / total) : 0;
-        }
+        TimeSpan elapsed = _clock.Elapsed;
+        _bar?.Value = 100 * (elapsed / (elapsed + TimeLeft(_state) + TimeSpan.FromTicks(1)));
     }
 
-    /// <summary>The phase and its countdown, then the run's time left, e.g. "warm-up… 12 s · ~1:05:00 left".</summary>
+    /// <summary>"warm-up… 12 s · ~1:05:00 left": the phase and its countdown, then the run's time left.</summary>
     private string Status()
     {
         State state = _state;
-        TimeSpan now = _clock.Elapsed;
         string phase = state.Phase is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $"{state.Phase}… {Math.Max(0, (state.PhaseEnd - now).TotalSeconds):0} s · ");
+            $"{state.Phase}… {Math.Max(0, (state.PhaseEnd - _clock.Elapsed).TotalSeconds):0} s · ");
         return $"{phase}~{Clock(TimeLeft(state))} left";
     }
 
-    private static string Clock(TimeSpan time) =>
-        time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
+    private static string Clock(TimeSpan time) => time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
 
-    /// <summary>The bar's last column: <see cref="Status"/>, worked out anew at each redraw so the countdown moves.</summary>
+    /// <summary>The bar's last column, worked out anew at each redraw so that the countdown moves.</summary>
     private sealed class StatusColumn(Progress progress) : ProgressColumn
     {
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>

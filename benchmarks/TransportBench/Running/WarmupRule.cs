@@ -1,18 +1,5 @@
 namespace TransportBench.Running;
 
-/// <summary>What a warm-up does after a step.</summary>
-internal enum WarmupDecision
-{
-    /// <summary>The JIT is still compiling and there is time for another step: load again.</summary>
-    LoadAnotherStep,
-
-    /// <summary>Two quiet steps in a row: tiering is done, measure.</summary>
-    JitQuiet,
-
-    /// <summary>Another step would pass the warm-up's limit (--warmup-max): measure, JIT quiet or not.</summary>
-    OutOfTime,
-}
-
 /// <summary>
 /// Load at saturation until the server's JIT is quiet: at least --warmup, then in 2-s steps until the JIT has compiled
 /// at most <see cref="QuietMethods"/> methods in each of two steps in a row, at most --warmup-max.
@@ -32,20 +19,14 @@ internal static class WarmupRule
     /// <summary>Load between two reads of the JIT's count once the least warm-up is done.</summary>
     public static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
 
-    /// <summary>The decision after the steps so far (methods compiled in each), <paramref name="elapsed"/> into the warm-up.</summary>
-    public static WarmupDecision Next(IReadOnlyList<long> compiledPerStep, TimeSpan elapsed, TimeSpan limit)
-    {
-        if (compiledPerStep.Count >= 2 && compiledPerStep[^1] <= QuietMethods && compiledPerStep[^2] <= QuietMethods)
-        {
-            return WarmupDecision.JitQuiet;
-        }
-        return elapsed + Step <= limit ? WarmupDecision.LoadAnotherStep : WarmupDecision.OutOfTime;
-    }
+    /// <summary>Whether the last two steps (methods compiled in each) were both quiet.</summary>
+    public static bool IsQuiet(IReadOnlyList<long> compiledPerStep) =>
+        compiledPerStep.Count >= 2 && compiledPerStep[^1] <= QuietMethods && compiledPerStep[^2] <= QuietMethods;
 
     /// <summary>
-    /// Warms up: <paramref name="load"/> for <paramref name="least"/>, then step by step as <see cref="Next"/> says.
-    /// Returns whether the JIT went quiet; <paramref name="compiledPerStep"/> gets each step's count. A server whose
-    /// count cannot be read (null) is warmed up for the least time only.
+    /// Warms up: <paramref name="load"/> for <paramref name="least"/>, then a step at a time while the JIT is not quiet
+    /// and a step still ends by <paramref name="limit"/>. Returns whether the JIT went quiet; each step's count goes to
+    /// <paramref name="compiledPerStep"/>. A server whose count cannot be read (null) gets the least warm-up only.
     /// </summary>
     /// <param name="load">Loads the server for a time, naming the phase for the display.</param>
     /// <param name="compiledMethods">The server's count of methods its JIT compiled so far.</param>
@@ -56,15 +37,8 @@ internal static class WarmupRule
     {
         await load(least, "warm-up");
         long? previous = await compiledMethods();
-        while (previous is long before)
+        while (previous is long before && !IsQuiet(compiledPerStep) && elapsed() + Step <= limit)
         {
-            switch (Next(compiledPerStep, elapsed(), limit))
-            {
-                case WarmupDecision.JitQuiet:
-                    return true;
-                case WarmupDecision.OutOfTime:
-                    return false;
-            }
             await load(Step, "warm-up: waiting for the JIT to settle");
             previous = await compiledMethods();
             if (previous is long after)
@@ -72,6 +46,6 @@ internal static class WarmupRule
                 compiledPerStep.Add(after - before);
             }
         }
-        return false;
+        return IsQuiet(compiledPerStep);
     }
 }

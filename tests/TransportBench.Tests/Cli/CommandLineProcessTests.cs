@@ -25,7 +25,7 @@ public sealed class CommandLineProcessTests(ITestOutputHelper output)
 
     /// <summary>A wrong option or value: exit code 2, the message and where to look on stderr, nothing run.</summary>
     [Theory]
-    [InlineData("--rounds x", "TransportBench: Cannot parse argument 'x' for option '--rounds'")]
+    [InlineData("--rounds x", "TransportBench: --rounds takes whole numbers of at least 1, not 'x'.")]
     [InlineData("--scenarios nosuch", "TransportBench: --scenarios: 'nosuch' is not a scenario")]
     [InlineData("--cores 4095/4094", "TransportBench: --cores: CPU 4095 is not available here")]
     [InlineData("--quick --roundz 3", "TransportBench: Unrecognized command or argument '--roundz'.")]

@@ -1,3 +1,4 @@
+using KestrelEpollTransport.Tests.Infrastructure;
 using TransportBench.Running;
 
 namespace TransportBench.Tests.Running;
@@ -12,30 +13,28 @@ public sealed class WarmupRuleTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [InlineData(new long[] { }, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(new long[] { 3 }, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(new long[] { 3, 5 }, nameof(WarmupDecision.JitQuiet))]
-    [InlineData(new long[] { 3, 6 }, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(new long[] { 0, 400, 0 }, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(new long[] { 0, 400, 0, 1 }, nameof(WarmupDecision.JitQuiet))]
-    public void Next_WithTimeLeft_QuietOnlyAfterTwoQuietStepsInARow(long[] steps, string expected)
+    [InlineData(new long[] { }, false)]
+    [InlineData(new long[] { 3 }, false)]
+    [InlineData(new long[] { 3, 5 }, true)]
+    [InlineData(new long[] { 3, 6 }, false)]
+    [InlineData(new long[] { 0, 400, 0 }, false)]
+    [InlineData(new long[] { 0, 400, 0, 1 }, true)]
+    public void IsQuiet_Steps_OnlyTwoQuietStepsInARow(long[] steps, bool quiet)
     {
-        Assert.Equal(Enum.Parse<WarmupDecision>(expected), WarmupRule.Next(steps, TimeSpan.FromSeconds(30), Limit));
+        Assert.Equal(quiet, WarmupRule.IsQuiet(steps));
     }
 
-    [Theory]
-    [InlineData(57.9, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(58.0, nameof(WarmupDecision.LoadAnotherStep))]
-    [InlineData(58.1, nameof(WarmupDecision.OutOfTime))]
-    public void Next_NearTheLimit_AnotherStepOnlyIfItEndsByTheLimit(double elapsedSeconds, string expected)
-    {
-        Assert.Equal(Enum.Parse<WarmupDecision>(expected), WarmupRule.Next([100, 50], TimeSpan.FromSeconds(elapsedSeconds), Limit));
-    }
-
+    /// <summary>A step is taken only if it ends by the limit: from 20 s, steps end at 22 and 24; one to 26 would pass 25.</summary>
     [Fact]
-    public void Next_QuietAtTheLimit_Quiet()
+    public async Task RunAsync_NearTheLimit_AnotherStepOnlyIfItEndsByIt()
     {
-        Assert.Equal(WarmupDecision.JitQuiet, WarmupRule.Next([1, 2], TimeSpan.FromSeconds(61), Limit));
+        var warmup = new FakeServer(1000, 1100, 1200, 1300, 1400);
+
+        bool settled = await warmup.RunAsync(Least, TimeSpan.FromSeconds(25));
+
+        Assert.False(settled);
+        Assert.Equal([20, 2, 2], warmup.Loads);
+        Assert.Equal(TimeSpan.FromSeconds(24), warmup.Elapsed);
     }
 
     [Fact]
@@ -121,6 +120,6 @@ public sealed class WarmupRuleTests
             },
             () => Task.FromResult(_reads < compiledMethods.Length ? compiledMethods[_reads++] : (long?)null),
             () => Elapsed,
-            Steps);
+            Steps).WithTimeout();
     }
 }
