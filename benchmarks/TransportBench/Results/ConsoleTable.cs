@@ -54,7 +54,9 @@ internal static class ConsoleTable
         console.WriteLine();
         console.Write(load);
         console.WriteLine(Caption);
-        foreach (Table table in new[] { syscalls, notes }.Where(t => t.Rows.Count > 0))
+        // Without a syscall pass (--no-perf, no perf) the syscalls table would be n/a from top to bottom.
+        bool counted = scenarios.SelectMany(s => s.Servers).Any(s => s.SyscallsPerRequest is not null);
+        foreach (Table table in (counted ? [syscalls, notes] : new[] { notes }).Where(t => t.Rows.Count > 0))
         {
             console.WriteLine();
             console.Write(table);

@@ -95,6 +95,9 @@ internal sealed class Progress
     /// <summary>The bar's last column, worked out anew at each redraw so that the countdown moves.</summary>
     private sealed class StatusColumn(Progress progress) : ProgressColumn
     {
+        // One line: the text's length changes with the phase, and a wrapped "left" would make the bar jump.
+        protected override bool NoWrap => true;
+
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
             new Text(progress.Status(), new Style(Color.Grey));
     }

@@ -43,6 +43,23 @@ public sealed partial class ConsoleTableTests
         Assert.Equal(["idle", "epoll", "10,000 idle connections, 8.6 KiB each (0.92× sockets)"], Columns(lines[18]));
     }
 
+    /// <summary>Without a syscall pass (--no-perf), no syscalls table: it would be n/a from top to bottom.</summary>
+    [Fact]
+    public void Print_NoSyscallsCounted_NoSyscallsTable()
+    {
+        var output = new StringWriter();
+        ScenarioSummary[] uncounted = [.. SampleRun.Report().Scenarios.Select(scenario => scenario with
+        {
+            Servers = [.. scenario.Servers.Select(s => s with { SyscallsPerRequest = null, WritesPerResponse = null, TopSyscalls = [] })],
+        })];
+
+        ConsoleTable.Print(Terminal.Create(output, isTerminal: false), uncounted);
+
+        Assert.DoesNotContain("syscalls/req", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("busy srv/load %", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("FAILED: round 1: h2load: 12 requests failed", output.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>On a 120-column terminal: escapes (bold headers), and every row of both tables on one line.</summary>
     [Fact]
     public void Print_Terminal120Columns_EachRowFitsOnOneLine()
