@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using TransportBench.Cli;
 using TransportBench.Fairness;
@@ -5,7 +6,9 @@ using TransportBench.Floor;
 using TransportBench.Running;
 using TransportBench.Servers;
 
-// TransportBench: see Cli/BenchOptions.cs for the flags and docs/benchmarks.md for what it measures and why.
+// TransportBench: `--help` lists every option with its default (Cli/BenchCommand.cs); docs/benchmarks.md says what
+// it measures and why. A wrong option or value is reported with exit code 2 before anything runs.
+// The children the runner starts itself come first: their arguments are the runner's own protocol, not options.
 if (args.Length > 0 && args[0] == FloorChild.Flag)
 {
     return await FloorChild.RunAsync(args[1..]);
@@ -14,15 +17,16 @@ if (args.Length > 0 && args[0] == FairnessChild.Flag)
 {
     return FairnessChild.Run(args[1..]);
 }
-if (args.Contains("--help") || args.Contains("-h"))
+
+var command = new BenchCommand(CpuList.Available());
+ParseResult parsed = command.Root.Parse(args);
+if (parsed.Errors.Count > 0)
 {
-    Console.WriteLine(BenchOptions.Usage);
-    return 0;
-}
-BenchOptions? options = BenchOptions.Parse(args, out string? error);
-if (options is null)
-{
-    Console.Error.WriteLine(error);
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"TransportBench: {error.Message}");
+    }
+    Console.Error.WriteLine("TransportBench: see `TransportBench --help` for the options and their defaults.");
     return 2;
 }
 
@@ -43,9 +47,12 @@ Console.CancelKeyPress += (_, e) =>
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
+command.Root.SetAction((result, _) => BenchRunner.RunAsync(command.Bind(result), Terminal.Create(), stop.Token));
 try
 {
-    return await BenchRunner.RunAsync(options, stop.Token);
+    // ProcessTerminationTimeout null: the signals above are ours to handle (partial results are still written);
+    // System.CommandLine would otherwise end the process 2 s after the first.
+    return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 finally
 {

@@ -9,8 +9,11 @@ namespace TransportBench.Cli;
 /// </summary>
 internal sealed class CoreLayout
 {
-    private CoreLayout(string? serverCpus, string? loadCpus, int loadCpuCount, string description)
+    private readonly IReadOnlyList<int> _available;
+
+    private CoreLayout(IReadOnlyList<int> available, string? serverCpus, string? loadCpus, int loadCpuCount, string description)
     {
+        _available = available;
         ServerCpus = serverCpus;
         LoadCpus = loadCpus;
         LoadCpuCount = loadCpuCount;
@@ -24,10 +27,10 @@ internal sealed class CoreLayout
     public string? LoadCpus { get; }
 
     /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned).</summary>
-    public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? AvailableCpus() : ParseList(ServerCpus);
+    public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? _available : CpuList.Parse(ServerCpus);
 
     /// <summary>The load generator's CPUs as numbers (all available ones when nothing is pinned).</summary>
-    public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? AvailableCpus() : ParseList(LoadCpus);
+    public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? _available : CpuList.Parse(LoadCpus);
 
     /// <summary>How many CPUs the load generator has: its thread count.</summary>
     public int LoadCpuCount { get; }
@@ -35,26 +38,33 @@ internal sealed class CoreLayout
     /// <summary>A sentence for the terminal and the reports.</summary>
     public string Description { get; }
 
-    public static CoreLayout Create(BenchOptions options)
+    /// <summary>
+    /// The layout of <c>--cores</c>, or on its own: the lower half of <paramref name="available"/> loads and the upper
+    /// half serves (on 2 CPUs the server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
+    /// </summary>
+    public static CoreLayout Create(BenchOptions options, IReadOnlyList<int> available)
     {
-        List<int> available = AvailableCpus();
         if (options.ServerCpus is not null && options.LoadCpus is not null)
         {
-            int loadCount = ParseList(options.LoadCpus).Count;
-            return new CoreLayout(options.ServerCpus, options.LoadCpus, Math.Max(1, loadCount),
+            int loadCount = CpuList.Parse(options.LoadCpus).Count;
+            return new CoreLayout(available, options.ServerCpus, options.LoadCpus, Math.Max(1, loadCount),
                 $"server pinned to CPU {options.ServerCpus}, load generator to CPU {options.LoadCpus} (--cores; {available.Count} CPUs available)");
         }
         if (available.Count < 2)
         {
-            return new CoreLayout(null, null, 1,
+            return new CoreLayout(available, null, null, 1,
                 "one CPU available: server and load generator share it (no pinning; results mix both costs)");
         }
-        // Lower half loads, upper half serves: on 2 CPUs the server gets CPU 1 and wrk CPU 0.
-        int half = available.Count / 2;
-        string load = string.Join(',', available.Take(half));
-        string server = string.Join(',', available.Skip(half));
-        return new CoreLayout(server, load, half,
+        (string server, string load) = Split(available);
+        return new CoreLayout(available, server, load, available.Count / 2,
             $"server pinned to CPU {server}, load generator to CPU {load} (taskset; {available.Count} CPUs available)");
+    }
+
+    /// <summary>The upper half of <paramref name="available"/> for the server, the lower half for the load (taskset lists).</summary>
+    public static (string Server, string Load) Split(IReadOnlyList<int> available)
+    {
+        int half = available.Count / 2;
+        return (string.Join(',', available.Skip(half)), string.Join(',', available.Take(half)));
     }
 
     /// <summary>
@@ -64,7 +74,7 @@ internal sealed class CoreLayout
     public CoreLayout WithOneServerCpu()
     {
         string first = ServerCpuList[0].ToString(CultureInfo.InvariantCulture);
-        return new CoreLayout(first, LoadCpus, LoadCpuCount, Description);
+        return new CoreLayout(_available, first, LoadCpus, LoadCpuCount, Description);
     }
 
     /// <summary>Wraps a command in taskset when a CPU list is given.</summary>
@@ -75,35 +85,5 @@ internal sealed class CoreLayout
             return (fileName, [.. arguments]);
         }
         return ("taskset", ["-c", cpus, fileName, .. arguments]);
-    }
-
-    /// <summary>The CPUs this process may run on, from the kernel's own list (affinity and cgroup cpusets apply).</summary>
-    private static List<int> AvailableCpus()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
-            {
-                return ParseList(line["Cpus_allowed_list:".Length..].Trim());
-            }
-        }
-        return [.. Enumerable.Range(0, Environment.ProcessorCount)];
-    }
-
-    /// <summary>Parses taskset/kernel list syntax: "0-2,5".</summary>
-    internal static List<int> ParseList(string list)
-    {
-        var cpus = new List<int>();
-        foreach (string part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            string[] range = part.Split('-');
-            int first = int.Parse(range[0], CultureInfo.InvariantCulture);
-            int last = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : first;
-            for (int cpu = first; cpu <= last; cpu++)
-            {
-                cpus.Add(cpu);
-            }
-        }
-        return cpus;
     }
 }

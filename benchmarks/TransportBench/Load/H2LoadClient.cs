@@ -83,8 +83,12 @@ internal static class H2LoadClient
         }
     }
 
-    /// <summary>Log rows: start (µs since the epoch) TAB status (-1: failed) TAB µs to the end of the response.</summary>
-    private static FixedRateResult Summarize(List<string> lines, double rate)
+    /// <summary>
+    /// The latencies of h2load's <c>--log-file</c> rows: start (µs since the epoch) TAB status (-1: failed) TAB µs to
+    /// the end of the response. Requests with a status other than 2xx count as failed; nearest-rank percentiles.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No request completed.</exception>
+    internal static FixedRateResult Summarize(IReadOnlyList<string> lines, double rate)
     {
         var latencies = new List<long>(lines.Count);
         long failed = 0;
@@ -93,18 +97,19 @@ internal static class H2LoadClient
         foreach (string line in lines)
         {
             string[] fields = line.Split('\t');
-            if (fields.Length < 3)
+            // A row cut short (h2load killed while writing its log) is left out rather than misread.
+            if (fields.Length < 3 || !long.TryParse(fields[0], CultureInfo.InvariantCulture, out long start)
+                || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out int status)
+                || !long.TryParse(fields[2], CultureInfo.InvariantCulture, out long latency))
             {
                 continue;
             }
-            long start = long.Parse(fields[0], CultureInfo.InvariantCulture);
-            int status = int.Parse(fields[1], CultureInfo.InvariantCulture);
             if (status is < 200 or > 299)
             {
                 failed++;
                 continue;
             }
-            latencies.Add(long.Parse(fields[2], CultureInfo.InvariantCulture));
+            latencies.Add(latency);
             firstStart = Math.Min(firstStart, start);
             lastStart = Math.Max(lastStart, start);
         }

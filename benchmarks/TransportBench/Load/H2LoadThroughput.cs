@@ -26,6 +26,13 @@ internal static partial class H2LoadThroughput
             baseUrl + scenario.Path,
         ]);
         ToolResult run = await ToolRun.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
+        return Parse(run);
+    }
+
+    /// <summary>h2load's summary: the "finished in", "requests:" and "status codes:" lines (and "traffic:", when there).</summary>
+    /// <exception cref="InvalidOperationException">h2load failed, or its summary is missing or cut short.</exception>
+    internal static LoadResult Parse(ToolResult run)
+    {
         Match finished = Finished().Match(run.Stdout);
         Match requests = Requests().Match(run.Stdout);
         Match status = StatusCodes().Match(run.Stdout);

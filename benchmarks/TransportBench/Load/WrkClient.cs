@@ -42,13 +42,30 @@ internal static class WrkClient
         ]);
         // Bounded: wrk stops itself after -d; the limit only catches a wedged run.
         ToolResult run = await ToolRun.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
+        return Parse(run);
+    }
+
+    /// <summary>
+    /// The WRK_RESULT line bench.lua's done() prints. wrk's own error lines ("Socket errors: connect N, read N, write
+    /// N, timeout N", "Non-2xx or 3xx responses: N") carry the same counts, and the line adds them up the same way.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">wrk failed, or its output has no whole result line (cut short).</exception>
+    internal static LoadResult Parse(ToolResult run)
+    {
         string? line = run.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
-        if (run.ExitCode != 0 || line is null)
+        WrkSummary? wrk = null;
+        try
+        {
+            wrk = run.ExitCode == 0 && line is not null ? JsonSerializer.Deserialize<WrkSummary>(line[ResultPrefix.Length..], Json) : null;
+        }
+        catch (JsonException)
+        {
+            // A line cut short (wrk killed while writing it): reported below as a failed run, with its output.
+        }
+        if (wrk is null)
         {
             throw new InvalidOperationException($"wrk failed (exit {run.ExitCode}{(run.TimedOut ? ", timed out" : "")}):\n{run.Tail()}");
         }
-        WrkSummary wrk = JsonSerializer.Deserialize<WrkSummary>(line[ResultPrefix.Length..], Json)
-            ?? throw new InvalidOperationException("wrk printed an empty result.");
         return new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
             wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
     }

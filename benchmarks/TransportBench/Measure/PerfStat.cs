@@ -121,7 +121,7 @@ internal static class PerfStat
     ];
 
     /// <summary>perf's CSV: "count,unit,event,…"; count is "&lt;not counted&gt;" for an event that never ran.</summary>
-    private static SyscallCounts Parse(string[] lines, long requests)
+    internal static SyscallCounts Parse(IReadOnlyList<string> lines, long requests)
     {
         long total = 0;
         var bySyscall = new Dictionary<string, long>(StringComparer.Ordinal);

@@ -19,7 +19,9 @@ internal static class JsonReport
     {
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "results.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(report, Options));
+        File.WriteAllText(path, Serialize(report));
         return path;
     }
+
+    public static string Serialize(RunReport report) => JsonSerializer.Serialize(report, Options);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Spectre.Console;
 using TransportBench.Cli;
 using TransportBench.Measure;
 using TransportBench.Results;
@@ -13,15 +14,15 @@ namespace TransportBench.Running;
 /// </summary>
 internal static class BenchRunner
 {
-    public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(BenchOptions options, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        var cores = CoreLayout.Create(options);
+        var cores = CoreLayout.Create(options, CpuList.Available());
         var machine = MachineInfo.Collect(options, cores);
         IReadOnlyList<Scenario> scenarios = [.. Scenario.All.Where(s => options.Scenarios.Contains(s.Name))];
         IReadOnlyList<ServerSpec> servers = ServerSpec.Create(options);
-        Console.WriteLine($"TransportBench · {machine.Describe()}");
-        Console.WriteLine($"  {machine.Settings}");
-        Console.WriteLine($"  servers: {string.Join(", ", servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
+        console.WriteLine($"TransportBench · {machine.Describe()}");
+        console.WriteLine($"  {machine.Settings}");
+        console.WriteLine($"  servers: {string.Join(", ", servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
 
         string[] missing = [.. RequiredTools(scenarios).Where(tool => !ToolRun.Exists(tool))];
         if (missing.Length > 0)
@@ -30,12 +31,12 @@ internal static class BenchRunner
             return 2;
         }
         string? perfUnavailable = options.NoPerf ? "skipped (--no-perf)" : await PerfStat.ProbeAsync(cancellationToken);
-        Console.WriteLine($"  syscall counting: {perfUnavailable ?? "perf stat on syscall tracepoints"}");
+        console.WriteLine($"  syscall counting: {perfUnavailable ?? "perf stat on syscall tracepoints"}");
 
         string sampleDirectory;
         try
         {
-            Console.WriteLine(options.SampleDirectory is null ? "  publishing SampleWeb (Release)…" : $"  SampleWeb from {options.SampleDirectory}");
+            console.WriteLine(options.SampleDirectory is null ? "  publishing SampleWeb (Release)…" : $"  SampleWeb from {options.SampleDirectory}");
             sampleDirectory = options.SampleDirectory ?? await SampleWebPublisher.PublishAsync(cancellationToken);
         }
         catch (InvalidOperationException e)
@@ -49,101 +50,99 @@ internal static class BenchRunner
                      from round in Enumerable.Range(1, options.Rounds)
                      from server in servers
                      where !server.IsFloor || scenario.FloorServes
-                     select (scenario, round, server)).ToList();
-        Console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.scenario, s.server)), options)}");
+                     select new Step(scenario, round, server)).ToList();
+        console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.Scenario, s.Server)), options)}");
         BenchCertificate? certificate = scenarios.Any(s => s.Protocol == WireProtocol.Https) ? BenchCertificate.Create() : null;
-        var samples = new List<RoundSample>();
-        var broken = new Dictionary<string, string>();
-        double? rate = options.Rate;
-        string? rateSource = options.Rate is null ? null : "--rate";
-        using var progress = new Progress(steps.Count);
-        var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, certificate, progress);
+        var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
-            foreach ((Scenario scenario, int round, ServerSpec server) in steps)
+            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s.Scenario, s.Server, options).Typical)], async progress =>
             {
-                if (scenario.Kind == ScenarioKind.FixedRate && rate is null)
+                var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, certificate, progress);
+                foreach (Step step in steps)
                 {
-                    (rate, rateSource) = await LatencyRateAsync(samples, measurer, cancellationToken);
-                    Console.WriteLine(Format.Inv($"  latency scenario: fixed offered load {rate:N0} req/s ({rateSource})"));
+                    await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
                 }
-                progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · round {round}/{options.Rounds}"));
-                if (broken.TryGetValue(server.Name, out string? why))
-                {
-                    samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = "not started: " + why });
-                    progress.EndStep("skipped: it did not start earlier");
-                    continue;
-                }
-                RoundSample sample;
-                try
-                {
-                    sample = await MeasureQuietlyAsync(measurer, progress, options, scenario, server, round, rate, cancellationToken);
-                }
-                catch (ServerStartException e)
-                {
-                    broken[server.Name] = e.Message.Split('\n')[0];
-                    sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
-                }
-                catch (InvalidOperationException e)
-                {
-                    sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
-                }
-                samples.Add(sample);
-                progress.EndStep(Describe(sample));
-            }
+                return run;
+            });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Console.WriteLine();
-            Console.WriteLine("Interrupted: writing what was measured so far.");
+            console.WriteLine();
+            console.WriteLine("Interrupted: writing what was measured so far.");
         }
 
-        List<ScenarioSummary> summary = Summarizer.Summarize(samples, scenarios, servers);
-        ConsoleTable.Print(summary);
+        List<ScenarioSummary> summary = Summarizer.Summarize(run.Samples, scenarios, servers);
+        ConsoleTable.Print(console, summary);
         string outputDirectory = OutputDirectory(options);
-        var report = new RunReport(machine, options.Quick, rate, rateSource, summary, samples);
+        var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
         string json = JsonReport.Write(report, outputDirectory);
         string markdown = MarkdownReport.Write(report, outputDirectory);
         string svg = SvgChart.Write(report, outputDirectory);
-        Console.WriteLine($"Results: {markdown}\n         {json}\n         {svg}");
-        if (samples.Any(s => s.Error is not null))
+        console.WriteLine($"Results: {markdown}\n         {json}\n         {svg}");
+        if (run.Samples.Any(s => s.Error is not null))
         {
-            Console.WriteLine("Some measurements failed: see the Errors section of the report.");
+            console.WriteLine("Some measurements failed: see the Errors section of the report.");
             return 1;
         }
         return cancellationToken.IsCancellationRequested ? 130 : 0;
     }
 
-    /// <summary>
-    /// Measures, and measures again (twice at most) while other processes took more than --max-noise of the server's
-    /// CPU during the timed run; keeps the quietest attempt.
-    /// </summary>
-    private static async Task<RoundSample> MeasureQuietlyAsync(
-        Measurer measurer, Progress progress, BenchOptions options, Scenario scenario, ServerSpec server, int round, double? rate,
-        CancellationToken cancellationToken)
+    /// <summary>One server measured once in one scenario: a step of the run, and of its progress display.</summary>
+    private sealed record Step(Scenario Scenario, int Round, ServerSpec Server);
+
+    /// <summary>What the steps so far produced, kept when the run is interrupted.</summary>
+    private sealed class Run
     {
-        const int MaxAttempts = 3;
-        RoundSample best = await measurer.MeasureAsync(scenario, server, round, rate, cancellationToken);
-        for (int attempt = 2; attempt <= MaxAttempts && best.Cpu is { } cpu && cpu.ForeignPercent > options.MaxNoisePercent; attempt++)
+        /// <summary>The latency scenario's offered load (req/s), once known, and where it came from.</summary>
+        public double? Rate { get; set; }
+
+        public string? RateSource { get; set; }
+
+        public List<RoundSample> Samples { get; } = [];
+
+        /// <summary>Servers that did not start, and why: skipped for the rest of the run.</summary>
+        public Dictionary<string, string> Broken { get; } = [];
+    }
+
+    private static async Task MeasureStepAsync(
+        Run run, Step step, Measurer measurer, Progress progress, BenchOptions options, CancellationToken cancellationToken)
+    {
+        (Scenario scenario, int round, ServerSpec server) = step;
+        if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)
         {
-            progress.EndStep(Format.Inv($"noisy: other processes took {cpu.ForeignPercent:0}% of the server CPU; measuring again ({attempt}/{MaxAttempts})"));
-            RoundSample again = await measurer.MeasureAsync(scenario, server, round, rate, cancellationToken);
-            again.Attempts = attempt;
-            if (again.Cpu is { } c && c.ForeignPercent < cpu.ForeignPercent)
-            {
-                best = again;
-            }
-            else
-            {
-                best.Attempts = attempt;
-            }
+            (run.Rate, run.RateSource) = await LatencyRateAsync(run.Samples, measurer, options, cancellationToken);
+            progress.Note(Format.Inv($"latency scenario: fixed offered load {run.Rate:N0} req/s ({run.RateSource})"));
         }
-        return best;
+        progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · round {round}/{options.Rounds}"));
+        if (run.Broken.TryGetValue(server.Name, out string? why))
+        {
+            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = "not started: " + why });
+            progress.EndStep("skipped: it did not start earlier");
+            return;
+        }
+        RoundSample sample;
+        try
+        {
+            sample = await NoiseRetry.MeasureAsync(
+                () => measurer.MeasureAsync(scenario, server, round, run.Rate, cancellationToken), options.MaxNoisePercent, progress.Note);
+        }
+        catch (ServerStartException e)
+        {
+            run.Broken[server.Name] = e.Message.Split('\n')[0];
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+        }
+        catch (InvalidOperationException e)
+        {
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+        }
+        run.Samples.Add(sample);
+        progress.EndStep(Describe(sample));
     }
 
     /// <summary>Half of sockets' median rate on the page in this run; without one, a saturation probe of sockets.</summary>
     private static async Task<(double Rate, string Source)> LatencyRateAsync(
-        List<RoundSample> samples, Measurer measurer, CancellationToken cancellationToken)
+        List<RoundSample> samples, Measurer measurer, BenchOptions options, CancellationToken cancellationToken)
     {
         double? measured = Summarizer.Median(samples
             .Where(s => s.Scenario == Scenario.Page.Name && s.Server == ServerSpec.BaselineName && s.Error is null)
@@ -152,8 +151,8 @@ internal static class BenchRunner
         {
             return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in this run"));
         }
-        var probeOptions = BenchOptions.Parse(["--servers", ServerSpec.BaselineName], out _)!;
-        double probed = await measurer.ProbeSaturationAsync(Scenario.Page, ServerSpec.Create(probeOptions)[0], cancellationToken);
+        ServerSpec sockets = ServerSpec.Create(options with { Servers = [ServerSpec.BaselineName], Threads = null })[0];
+        double probed = await measurer.ProbeSaturationAsync(Scenario.Page, sockets, cancellationToken);
         return (Math.Round(probed / 2), Format.Inv($"half of sockets' {probed:N0} req/s in a saturation probe"));
     }
 

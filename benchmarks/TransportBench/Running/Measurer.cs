@@ -175,47 +175,21 @@ internal sealed class Measurer(
         }
     }
 
-    /// <summary>
-    /// Load at saturation until the server's JIT is quiet: at least <see cref="BenchOptions.Warmup"/>, then step by
-    /// step until a step compiled (almost) nothing, at most <see cref="BenchOptions.WarmupMax"/>.
-    /// </summary>
-    /// <remarks>
-    /// A short fixed warm-up is not enough on few CPUs: tiered compilation competes with the load for the server's CPU,
-    /// and pinned to one CPU every server here took 20–30 s to reach its steady CPU per request (2–3× less than after
-    /// 3 s), at a different moment each run. The JIT's own count of compiled methods says when tiering is done; CPU per
-    /// request does not (it plateaus between waves). Tiering also pauses between waves (4 s without a compile at
-    /// 7–11 s, then hundreds of tier-ups), hence the least warm-up and two quiet steps in a row.
-    /// </remarks>
+    /// <summary>Load at saturation until the server's JIT is quiet (<see cref="WarmupRule"/>), timed for the report.</summary>
     private async Task WarmUpAsync(RoundSample sample, ServerProcess server, Func<TimeSpan, Task> load, CancellationToken cancellationToken)
     {
-        // At most this many methods compiled in a step still counts as quiet (late tier-ups of cold paths, timers).
-        const long QuietMethods = 5;
-        var step = TimeSpan.FromSeconds(2);
-        TimeSpan max = options.WarmupMax > options.Warmup ? options.WarmupMax : options.Warmup;
         var started = System.Diagnostics.Stopwatch.StartNew();
-        progress.Phase("warm-up", options.Warmup);
-        await load(options.Warmup);
-        long? previous = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
-        int quietSteps = 0;
-        while (previous is long before && started.Elapsed + step <= max)
-        {
-            progress.Phase("warm-up: waiting for the JIT to settle", step);
-            await load(step);
-            long? now = await AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken);
-            if (now is not long after)
+        sample.JitSettled = await WarmupRule.RunAsync(
+            options.Warmup,
+            options.WarmupLimit,
+            (time, phase) =>
             {
-                break;
-            }
-            sample.WarmupJitSteps.Add(after - before);
-            // Two quiet steps in a row: tiering pauses between waves (call counting waits for tier-0 activity to stop).
-            quietSteps = after - before <= QuietMethods ? quietSteps + 1 : 0;
-            if (quietSteps == 2)
-            {
-                sample.JitSettled = true;
-                break;
-            }
-            previous = now;
-        }
+                progress.Phase(phase, time);
+                return load(time);
+            },
+            () => AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken),
+            () => started.Elapsed,
+            sample.WarmupJitSteps);
         sample.WarmupSeconds = started.Elapsed.TotalSeconds;
     }
 

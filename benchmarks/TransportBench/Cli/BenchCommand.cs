@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace TransportBench.Cli;
+
+/// <summary>
+/// The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every value
+/// checked while parsing (a wrong one is a message and exit code 2 before anything runs). <see cref="Bind"/> makes the
+/// <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults for <see cref="BenchOptions.QuickRun"/>, and an
+/// option given explicitly wins either way.
+/// </summary>
+/// <remarks>
+/// A default that is not a plain value (the scenario's, the machine's, the run's) is written into the description as
+/// "[default: …]", the form System.CommandLine gives the others: its help builder's customisation is internal in 3.0.
+/// </remarks>
+internal sealed class BenchCommand
+{
+    private static readonly BenchOptions Defaults = new();
+    private static readonly BenchOptions Quick = BenchOptions.QuickRun;
+
+    private readonly Option<double> _duration = Seconds("--duration", null,
+        "Measured seconds per load run, every scenario (wrk and h2load take whole seconds); --quick: 1. [default: 10; 5 for the shapes]");
+    private readonly Option<double> _warmup = Seconds("--warmup", Defaults.Warmup, "Least load before each measurement; it goes on " +
+        $"until the server's JIT has compiled ≤ 5 methods in each of two 2-s steps in a row (tiering done); --quick: {Quick.Warmup.TotalSeconds}.");
+    private readonly Option<double> _warmupMax = Seconds("--warmup-max", Defaults.WarmupMax,
+        $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.");
+    private readonly Option<double> _perfDuration = Seconds("--perf-duration", Defaults.PerfDuration,
+        $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.");
+    private readonly Option<int> _rounds = Positive("--rounds", "N", Defaults.Rounds,
+        $"Rounds; in each, every server runs once per scenario, A B C A B C …; --quick: {Quick.Rounds}.");
+    private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
+        "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
+        $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
+    private readonly Option<IReadOnlyList<string>> _servers = Names("--servers", "server", BenchOptions.AllServers,
+        "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, the " +
+        $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
+    private readonly Option<string> _cores = new("--cores")
+    {
+        HelpName = "SERVER/LOAD",
+        Description = "CPUs in taskset syntax, e.g. 1/0 or 4-7/0-3. [default: the upper half serves, the lower half loads; no pinning on one CPU]",
+    };
+    private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
+        "DOTNET_PROCESSOR_COUNT=N for every server (and the floor). [default: unset]");
+    private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
+    {
+        HelpName = "LIST",
+        Description = "Epoll ThreadCount values, each run as its own server (epoll-t1, epoll-t2, …), e.g. 1,2,4. [default: the transport's default]",
+        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--threads", count))],
+    };
+    private readonly Option<int> _rate = Positive("--rate", "N", null,
+        "Offered req/s of the latency scenario. [default: half of sockets' page rate in this run]");
+    private readonly Option<int> _idleConnections = Positive("--idle-connections", "N", Defaults.IdleConnections,
+        $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
+    private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +
+        "at most) when other processes took more than this share of the server CPU; the quietest attempt is kept; 100 turns it off; " +
+        $"--quick: {Quick.MaxNoisePercent}.");
+    private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
+    private readonly Option<string> _sample = new("--sample")
+    {
+        HelpName = "DIR",
+        Description = "An already published SampleWeb (a folder with SampleWeb.dll), skipping the build. [default: builds one]",
+    };
+    private readonly Option<bool> _noPerf = new("--no-perf") { Description = "Skip syscall counting. [default: off]" };
+    private readonly Option<bool> _quick = new("--quick")
+    {
+        Description = "About a minute in all (CI): 1 round, 1 s runs, page,hello,latency,idle, 256 idle connections, noisy runs " +
+            "not repeated; options given as well still win. [default: off]",
+    };
+
+    /// <param name="availableCpus">The CPUs this process may use: <c>--cores</c> must name some of them (taskset would
+    /// refuse others, but only once the run has started).</param>
+    public BenchCommand(IReadOnlyList<int> availableCpus)
+    {
+        _cores.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>();
+            string[] parts = value.Split('/');
+            string? error = parts.Length != 2 ? $"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'." : null;
+            foreach (string part in parts.Length == 2 ? parts : [])
+            {
+                List<int>? cpus = CpuList.TryParse(part, out string? why);
+                int missing = cpus?.FirstOrDefault(cpu => !availableCpus.Contains(cpu), -1) ?? -1;
+                error ??= cpus is null ? $"--cores: {why}."
+                    : missing >= 0 ? $"--cores: CPU {missing} is not available here; this process may use CPUs {string.Join(',', availableCpus)}." : null;
+            }
+            if (error is not null)
+            {
+                result.AddError(error);
+            }
+        });
+        _sample.Validators.Add(result =>
+        {
+            string folder = result.GetValueOrDefault<string>();
+            if (folder.Trim().Length == 0 || !File.Exists(Path.Combine(Path.GetFullPath(folder), "SampleWeb.dll")))
+            {
+                result.AddError($"--sample: no SampleWeb.dll in '{folder}'.");
+            }
+        });
+        Root = new RootCommand("TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory " +
+            "floor. See docs/benchmarks.md for what it measures and how.")
+        {
+            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _scenarios, _servers, _cores, _processorCount, _threads,
+            _rate, _idleConnections, _maxNoise, _out, _sample, _noPerf, _quick,
+        };
+    }
+
+    public RootCommand Root { get; }
+
+    /// <summary>The options of a parse without errors.</summary>
+    public BenchOptions Bind(ParseResult result)
+    {
+        BenchOptions start = result.GetValue(_quick) ? Quick : Defaults;
+        string[]? cores = Given<string?>(result, _cores, null)?.Split('/');
+        return start with
+        {
+            Duration = Given(result, _duration, start.Duration?.TotalSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
+            Warmup = TimeSpan.FromSeconds(Given(result, _warmup, start.Warmup.TotalSeconds)),
+            WarmupMax = TimeSpan.FromSeconds(Given(result, _warmupMax, start.WarmupMax.TotalSeconds)),
+            PerfDuration = TimeSpan.FromSeconds(Given(result, _perfDuration, start.PerfDuration.TotalSeconds)),
+            Rounds = Given(result, _rounds, start.Rounds),
+            Scenarios = Given(result, _scenarios, start.Scenarios),
+            Servers = Given(result, _servers, start.Servers),
+            ServerCpus = cores?[0],
+            LoadCpus = cores?[1],
+            ProcessorCount = Given<int?>(result, _processorCount, null),
+            Threads = Given<IReadOnlyList<int>?>(result, _threads, null),
+            Rate = Given<int?>(result, _rate, null),
+            IdleConnections = Given(result, _idleConnections, start.IdleConnections),
+            MaxNoisePercent = Given(result, _maxNoise, start.MaxNoisePercent),
+            OutputDirectory = Given<string?>(result, _out, null),
+            SampleDirectory = Given<string?>(result, _sample, null) is string sample ? Path.GetFullPath(sample) : null,
+            NoPerf = result.GetValue(_noPerf),
+        };
+    }
+
+    /// <summary>The value given on the command line, or <paramref name="fallback"/> (not the help's default).</summary>
+    private static T Given<T>(ParseResult result, Option option, T fallback) =>
+        result.GetResult(option) is { Implicit: false } given ? given.GetValueOrDefault<T>() : fallback;
+
+    /// <summary>Seconds above 0 (fractions allowed), at most a day.</summary>
+    private static Option<double> Seconds(string name, TimeSpan? defaultValue, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "seconds",
+        DefaultValueFactory = defaultValue is TimeSpan value ? _ => value.TotalSeconds : null,
+        CustomParser = result =>
+        {
+            string token = result.Tokens[^1].Value;
+            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 86_400)
+            {
+                return seconds;
+            }
+            result.AddError($"{name} takes seconds above 0 (at most 86400), not '{token}'.");
+            return 0;
+        },
+    };
+
+    /// <summary>A whole number of at least 1.</summary>
+    private static Option<int> Positive(string name, string helpName, int? defaultValue, string description) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        DefaultValueFactory = defaultValue is int value ? _ => value : null,
+        CustomParser = result => ParsePositive(result, name, result.Tokens[^1].Value),
+    };
+
+    private static int ParsePositive(ArgumentResult result, string name, string token)
+    {
+        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1)
+        {
+            return number;
+        }
+        result.AddError($"{name} takes whole numbers of at least 1, not '{token}'.");
+        return 0;
+    }
+
+    /// <summary>A comma-separated list of names, each one of <paramref name="allowed"/>.</summary>
+    private static Option<IReadOnlyList<string>> Names(string name, string what, IReadOnlyList<string> allowed, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "LIST",
+        CustomParser = result =>
+        {
+            string[] names = Split(result.Tokens[^1].Value);
+            string? wrong = names.Length == 0 ? "the list is empty" : names.FirstOrDefault(n => !allowed.Contains(n)) is { } n ? $"'{n}' is not a {what}" : null;
+            if (wrong is not null)
+            {
+                result.AddError($"{name}: {wrong}; use {string.Join(", ", allowed)}.");
+            }
+            return names;
+        },
+    };
+
+    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

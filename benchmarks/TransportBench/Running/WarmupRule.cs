@@ -1,0 +1,51 @@
+namespace TransportBench.Running;
+
+/// <summary>
+/// Load at saturation until the server's JIT is quiet: at least --warmup, then in 2-s steps until the JIT has compiled
+/// at most <see cref="QuietMethods"/> methods in each of two steps in a row, at most --warmup-max.
+/// </summary>
+/// <remarks>
+/// A short fixed warm-up is not enough on few CPUs: tiered compilation competes with the load for the server's CPU,
+/// and pinned to one CPU every server here took 20–30 s to reach its steady CPU per request (2–3× less than after
+/// 3 s), at a different moment each run. The JIT's own count of compiled methods says when tiering is done; CPU per
+/// request does not (it plateaus between waves). Tiering also pauses between waves (4 s without a compile at
+/// 7–11 s, then hundreds of tier-ups), hence the least warm-up and two quiet steps in a row.
+/// </remarks>
+internal static class WarmupRule
+{
+    /// <summary>At most this many methods compiled in a step still counts as quiet (late tier-ups of cold paths, timers).</summary>
+    public const long QuietMethods = 5;
+
+    /// <summary>Load between two reads of the JIT's count once the least warm-up is done.</summary>
+    public static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
+
+    /// <summary>Whether the last two steps (methods compiled in each) were both quiet.</summary>
+    public static bool IsQuiet(IReadOnlyList<long> compiledPerStep) =>
+        compiledPerStep.Count >= 2 && compiledPerStep[^1] <= QuietMethods && compiledPerStep[^2] <= QuietMethods;
+
+    /// <summary>
+    /// Warms up: <paramref name="load"/> for <paramref name="least"/>, then a step at a time while the JIT is not quiet
+    /// and a step still ends by <paramref name="limit"/>. Returns whether the JIT went quiet; each step's count goes to
+    /// <paramref name="compiledPerStep"/>. A server whose count cannot be read (null) gets the least warm-up only.
+    /// </summary>
+    /// <param name="load">Loads the server for a time, naming the phase for the display.</param>
+    /// <param name="compiledMethods">The server's count of methods its JIT compiled so far.</param>
+    /// <param name="elapsed">Time since the warm-up started.</param>
+    public static async Task<bool> RunAsync(
+        TimeSpan least, TimeSpan limit, Func<TimeSpan, string, Task> load, Func<Task<long?>> compiledMethods,
+        Func<TimeSpan> elapsed, List<long> compiledPerStep)
+    {
+        await load(least, "warm-up");
+        long? previous = await compiledMethods();
+        while (previous is long before && !IsQuiet(compiledPerStep) && elapsed() + Step <= limit)
+        {
+            await load(Step, "warm-up: waiting for the JIT to settle");
+            previous = await compiledMethods();
+            if (previous is long after)
+            {
+                compiledPerStep.Add(after - before);
+            }
+        }
+        return IsQuiet(compiledPerStep);
+    }
+}
