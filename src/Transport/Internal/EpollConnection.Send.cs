@@ -92,15 +92,13 @@ internal sealed partial class EpollConnection
     /// </summary>
     private unsafe nint Send(in ReadOnlySequence<byte> buffer, out nint offered)
     {
-        bool onLoop = _loop.IsLoopThread;
         bool added = false;
         try
         {
-            if (!onLoop)
-            {
-                // The loop may close the fd at any moment; a reference keeps the number ours until sendmsg returns.
-                _handle.DangerousAddRef(ref added);
-            }
+            // Always, on the loop too: the loop may close the fd at any moment, and a send continuation posted to the
+            // loop can run after a Close posted before it. The reference keeps the number ours until sendmsg returns;
+            // once closed it throws ObjectDisposedException, which ends the send loop.
+            _handle.DangerousAddRef(ref added);
             if (buffer.IsSingleSegment)
             {
                 var span = buffer.FirstSpan;

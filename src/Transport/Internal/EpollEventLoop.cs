@@ -54,6 +54,12 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
     /// <summary>Set once by <see cref="Stop"/>; the loop exits after its current pass.</summary>
     private volatile bool _stopping;
 
+    /// <summary>1 once the loop thread ended: from then on the thread that posts work runs it (see <see cref="RunPostedWorkAfterEnd"/>).</summary>
+    private int _ended;
+
+    /// <summary>1 while a thread runs posted work after the end; the others leave their work to it.</summary>
+    private int _drainingAfterEnd;
+
     /// <summary>
     /// Guards the registration table (<see cref="_handlers"/> growth and slot writes, <see cref="_freeSlots"/>,
     /// <see cref="_generation"/>) and the lifetime of the loop's own fds: every use of <see cref="_epollFd"/> or
@@ -175,6 +181,39 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         if (Volatile.Read(ref _blocked) == 1 && Interlocked.Exchange(ref _blocked, 0) == 1)
         {
             Wake();
+        }
+        // The enqueue is a full fence, and the loop sets _ended before its last look at the queue: either it runs this
+        // work, or this thread sees the end and runs it.
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            RunPostedWorkAfterEnd();
+        }
+    }
+
+    /// <summary>
+    /// Runs work posted after the loop thread ended, on the posting thread, as the loop (one thread at a time, never
+    /// nested: work that posts more leaves it to the loop below). Without it, a connection started on a stopping loop (a
+    /// listener disposed while an accept was between accept4 and Start) or aborted after the stop would never close:
+    /// its fd would stay open, and its input, ConnectionClosed and DisposeAsync would never complete.
+    /// </summary>
+    private void RunPostedWorkAfterEnd()
+    {
+        while (!_queue.IsEmpty && Interlocked.CompareExchange(ref _drainingAfterEnd, 1, 0) == 0)
+        {
+            var previous = t_currentLoop;
+            t_currentLoop = this;
+            try
+            {
+                while (_queue.TryDequeue(out var work))
+                {
+                    RunWorkItem(work);
+                }
+            }
+            finally
+            {
+                t_currentLoop = previous;
+                Volatile.Write(ref _drainingAfterEnd, 0);
+            }
         }
     }
 
@@ -380,9 +419,10 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
             }
         }
         StopRegistrations();
-        RunPostedWork();
         EpollTransportLog.LoopStopped(_logger, Id);
         t_currentLoop = null;
+        Interlocked.Exchange(ref _ended, 1);
+        RunPostedWorkAfterEnd();
     }
 
     /// <summary>Handles the events of one epoll_wait, due timers and posted work; the number of connection events.</summary>
@@ -446,15 +486,20 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         int count = _queue.Count;
         while (count-- > 0 && _queue.TryDequeue(out var work))
         {
-            try
-            {
-                work.Action(work.State);
-            }
-            catch (Exception ex)
-            {
-                // Pipe continuations and our own callbacks catch their errors; reaching here is a bug. Keep serving.
-                EpollTransportLog.PostedWorkFault(_logger, Id, ex);
-            }
+            RunWorkItem(work);
+        }
+    }
+
+    private void RunWorkItem((Action<object?> Action, object? State) work)
+    {
+        try
+        {
+            work.Action(work.State);
+        }
+        catch (Exception ex)
+        {
+            // Pipe continuations and our own callbacks catch their errors; reaching here is a bug. Keep serving.
+            EpollTransportLog.PostedWorkFault(_logger, Id, ex);
         }
     }
 
