@@ -55,10 +55,14 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
 
     private readonly CancellationTokenSource _connectionClosedTokenSource = new();
 
+    /// <summary>Read once: DisposeAsync disposes the source, and its Token getter then throws (Sockets keeps the token).</summary>
+    private readonly CancellationToken _connectionClosed;
+
     public EpollConnection(SafeFdHandle handle, EpollEventLoop loop, EpollTransportOptions options, EndPoint? localEndPoint, EndPoint? remoteEndPoint, ILogger logger, EpollTransportMetrics metrics)
     {
         _handle = handle;
         _fd = handle.Fd;
+        _connectionClosed = _connectionClosedTokenSource.Token;
         _loop = loop;
         _logger = logger;
         _metrics = metrics;
@@ -85,7 +89,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
 
     public override CancellationToken ConnectionClosed
     {
-        get => _connectionClosedTokenSource.Token;
+        get => _connectionClosed;
         set => throw new NotSupportedException("The epoll transport owns ConnectionClosed.");
     }
 
@@ -97,7 +101,8 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         int result = _loop.Register(_fd, Epoll.EPOLLIN | Epoll.EPOLLOUT | Epoll.EPOLLRDHUP | Epoll.EPOLLET, this);
         if (result < 0)
         {
-            // ENOMEM/ENOSPC (max_user_watches): the connection cannot be served; reset it. Register released the slot.
+            // ENOMEM/ENOSPC (max_user_watches), or EBADF (the loop is stopping): the connection cannot be served; reset
+            // it. Register released the slot; a loop that ended runs the posted Close on this thread.
             Abort(new ConnectionAbortedException($"epoll_ctl(ADD) failed: {Errno.Describe(-result)}"));
         }
         _sendTask = ProcessSendsAsync();

@@ -73,6 +73,12 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
     /// <summary>Set (under <see cref="_tableLock"/>) when <see cref="Stop"/> closed the epoll fd and the eventfds.</summary>
     private bool _fdsClosed;
 
+    /// <summary>
+    /// Set (under <see cref="_tableLock"/>) when the stopping loop took the snapshot of registrations it stops: a handler
+    /// registered after it would never be told to stop, so <see cref="Register"/> refuses from then on.
+    /// </summary>
+    private bool _registrationsStopped;
+
     /// <summary>Handler per slot; read lock-free by the loop (array reference and element reads are atomic).</summary>
     private IEpollHandler?[] _handlers = new IEpollHandler?[64];
 
@@ -297,7 +303,7 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
     /// Publishes <paramref name="handler"/> in the slot of its token and adds <paramref name="fd"/> to epoll, once for
     /// the fd's lifetime. Events may reach the handler on the loop thread before this returns. Any thread.
     /// </summary>
-    /// <returns>0, or <c>-errno</c> from epoll_ctl (EBADF once the loop stopped); the slot is then released.</returns>
+    /// <returns>0, or <c>-errno</c> from epoll_ctl (EBADF once the loop is stopping); the slot is then released.</returns>
     public int Register(int fd, uint events, IEpollHandler handler)
     {
         ulong token = handler.EpollToken;
@@ -307,7 +313,7 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
             Debug.Assert(_handlers[slot] is null, "Registering into a slot that is in use.");
             // Published and added in one step under the lock: an Unregister sees either neither or both.
             Volatile.Write(ref _handlers[slot], handler);
-            int result = _fdsClosed ? -Errno.EBADF : Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, fd, events, token);
+            int result = _fdsClosed || _registrationsStopped ? -Errno.EBADF : Epoll.Control(_epollFd, Epoll.EPOLL_CTL_ADD, fd, events, token);
             if (result < 0)
             {
                 ReleaseSlotUnsynchronized(slot);
@@ -508,6 +514,7 @@ internal sealed unsafe partial class EpollEventLoop : PipeScheduler
         IEpollHandler?[] handlers;
         lock (_tableLock)
         {
+            _registrationsStopped = true;
             handlers = (IEpollHandler?[])_handlers.Clone();
         }
         foreach (var handler in handlers)
