@@ -37,9 +37,20 @@ internal static class MarkdownReport
         var warmups = report.Samples.Where(s => s.WarmupSeconds is not null).ToList();
         if (warmups.Count > 0)
         {
+            string Range(bool newProcess, string where) => warmups.Where(s => s.NewProcess == newProcess).Select(s => Math.Round(s.WarmupSeconds!.Value)).ToList() switch
+            {
+                [] => "",
+                var w when w.Min() == w.Max() => Format.Inv($"{w[0]:0} s {where} ({w.Count})"),
+                var w => Format.Inv($"{w.Min():0}–{w.Max():0} s {where} ({w.Count})"),
+            };
+            string ranges = string.Join(", ", new[] { Range(true, "on a new server process"), Range(false, "on one kept from the round's earlier scenarios") }
+                .Where(r => r.Length > 0));
             md.AppendLine(Format.Inv(
-                $"- Warm-up per measurement: {warmups.Min(s => s.WarmupSeconds!.Value):0}–{warmups.Max(s => s.WarmupSeconds!.Value):0} s of load; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count}{(warmups.All(s => s.JitSettled) ? "" : " (the others ran to --warmup-max)")}."));
+                $"- Warm-up per measurement (the warm-up s column: medians): {ranges}; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count}{(warmups.All(s => s.JitSettled) ? "" : " (the others ran to --warmup-max)")}."));
         }
+        md.AppendLine("- Peak RSS: the server process's VmHWM over the scenario, reset at its start. A server keeps one process for the " +
+            "scenarios of a round (idle's is its own), so the figure includes what the round's earlier scenarios left in its heap and " +
+            "pools: compare servers within a scenario, not scenarios with each other.");
         if (report.Quick)
         {
             md.AppendLine("- **--quick run: proves the runner works; the figures are not worth quoting.**");

@@ -27,11 +27,11 @@ internal static class MarkdownScenarioTables
     private static void AppendLoad(StringBuilder md, ScenarioSummary scenario)
     {
         bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
-        const string Common = "CPU µs/req | CPU × sockets | kernel µs/req | alloc B/req | peak RSS MiB | syscalls/req | writes/resp | top syscalls per request | server / load CPU busy % | noise % |";
+        const string Common = "CPU µs/req | CPU × sockets | kernel µs/req | alloc B/req | peak RSS MiB | syscalls/req | writes/resp | top syscalls per request | server / load CPU busy % | noise % | warm-up s |";
         md.AppendLine(fixedRate
             ? "| server | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 × sockets | " + Common
             : "| server | req/s (min–max) | × sockets | p99 ms | " + Common);
-        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|" : "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|");
+        md.AppendLine(fixedRate ? "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|" : "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
         foreach (ServerSummary s in scenario.Servers)
         {
             if (s.Rounds == 0)
@@ -43,7 +43,8 @@ internal static class MarkdownScenarioTables
             string tail = $"{Format.Number(s.CpuMicrosPerRequest)} | {Format.Ratio(s.CpuRatio)} | {Format.Number(s.KernelMicrosPerRequest)} | " +
                 $"{Format.Number(s.AllocatedBytesPerRequest, "0")} | {Format.Number(s.PeakRssMib, "0")} | {syscalls} | " +
                 $"{Format.Number(s.WritesPerResponse, "0.00")} | {Format.Syscalls(s.TopSyscalls)} | " +
-                $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | {Format.Number(s.ForeignCpuPercentMax, "0")} |";
+                $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | {Format.Number(s.ForeignCpuPercentMax, "0")} | " +
+                $"{Format.Number(s.WarmupSeconds, "0")} |";
             md.AppendLine(fixedRate
                 ? $"| {s.Server} | {Format.Rate(s.RequestsPerSecond)} | {Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | " +
                   $"{Format.Number(s.P999Millis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {tail}"
@@ -86,8 +87,8 @@ internal static class MarkdownScenarioTables
     /// <summary>Issue 10: the small connection's latency beside the flood's throughput, server on one CPU and one loop.</summary>
     private static void AppendFairness(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
     {
-        md.AppendLine("| server | small round trips/s | × sockets | p50 ms | p99 ms | p99.9 ms | max ms | p99 × sockets | flood MiB/s | peak RSS MiB | server / load CPU busy % | noise % | note |");
-        md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        md.AppendLine("| server | small round trips/s | × sockets | p50 ms | p99 ms | p99.9 ms | max ms | p99 × sockets | flood MiB/s | peak RSS MiB | server / load CPU busy % | noise % | warm-up s | note |");
+        md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
         foreach (ServerSummary s in scenario.Servers)
         {
             if (s.Rounds == 0)
@@ -100,7 +101,7 @@ internal static class MarkdownScenarioTables
                 $"{Format.Number(s.P50Millis, "0.00")} | {Format.Number(s.P99Millis, "0.00")} | {Format.Number(s.P999Millis, "0.00")} | " +
                 $"{Format.Number(s.MaxMillis, "0.00")} | {Format.Ratio(s.P99Ratio)} | {Format.Number(s.FloodMiBPerSecond, "0")} | " +
                 $"{Format.Number(s.PeakRssMib, "0")} | {Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")} | " +
-                $"{Format.Number(s.ForeignCpuPercentMax, "0")} | {note} |");
+                $"{Format.Number(s.ForeignCpuPercentMax, "0")} | {Format.Number(s.WarmupSeconds, "0")} | {note} |");
         }
         md.AppendLine().AppendLine("Medians over rounds; the max column is the median of each round's slowest round trip. " +
             (runHasFloor ? $"Floor: n/a ({scenario.Scenario.FloorMissing})." : ""));

@@ -8,9 +8,10 @@ using TransportBench.Servers;
 namespace TransportBench.Running;
 
 /// <summary>
-/// The whole run: checks the tools, publishes SampleWeb once, then for each scenario runs every server once per round
-/// (A B C A B C …, so drift on a shared machine hits all alike), and writes the reports. A server that does not
-/// start is reported and skipped; Ctrl+C stops the run and still writes what was measured.
+/// The whole run: checks the tools, publishes SampleWeb once, then measures the steps of <see cref="RunPlan"/> (round
+/// after round; in each scenario every server once, A B C, so drift on a shared machine hits all alike), and writes
+/// the reports. A server that does not start is reported and skipped; Ctrl+C stops the run and still writes what was
+/// measured.
 /// </summary>
 internal static class BenchRunner
 {
@@ -45,20 +46,16 @@ internal static class BenchRunner
             return 2;
         }
 
-        // The floor runs only what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.
-        var steps = (from scenario in scenarios
-                     from round in Enumerable.Range(1, options.Rounds)
-                     from server in servers
-                     where !server.IsFloor || scenario.FloorServes
-                     select new Step(scenario, round, server)).ToList();
-        console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.Scenario, s.Server)), options)}");
-        BenchCertificate? certificate = scenarios.Any(s => s.Protocol == WireProtocol.Https) ? BenchCertificate.Create() : null;
+        // As on the 2-CPU reference VM: every server's process runs as the fairness scenario asks (RunPlan).
+        bool oneCpuOneRuntimeCpu = cores.ServerCpuList.Count == 1 && options.ProcessorCount is null or 1;
+        List<Step> steps = RunPlan.Create(scenarios, servers, options.Rounds, oneCpuOneRuntimeCpu);
+        console.WriteLine($"  estimate: {RunEstimate.Describe(steps, options)}");
         var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
-            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s.Scenario, s.Server, options).Typical)], async progress =>
+            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s, options).Typical)], async progress =>
             {
-                var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, certificate, progress);
+                using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
                 foreach (Step step in steps)
                 {
                     await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
@@ -88,9 +85,6 @@ internal static class BenchRunner
         return cancellationToken.IsCancellationRequested ? 130 : 0;
     }
 
-    /// <summary>One server measured once in one scenario: a step of the run, and of its progress display.</summary>
-    private sealed record Step(Scenario Scenario, int Round, ServerSpec Server);
-
     /// <summary>What the steps so far produced, kept when the run is interrupted.</summary>
     private sealed class Run
     {
@@ -108,7 +102,7 @@ internal static class BenchRunner
     private static async Task MeasureStepAsync(
         Run run, Step step, Measurer measurer, Progress progress, BenchOptions options, CancellationToken cancellationToken)
     {
-        (Scenario scenario, int round, ServerSpec server) = step;
+        (Scenario scenario, int round, ServerSpec server, _, _) = step;
         if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)
         {
             (run.Rate, run.RateSource) = await LatencyRateAsync(run.Samples, measurer, options, cancellationToken);
@@ -124,8 +118,7 @@ internal static class BenchRunner
         RoundSample sample;
         try
         {
-            sample = await NoiseRetry.MeasureAsync(
-                () => measurer.MeasureAsync(scenario, server, round, run.Rate, cancellationToken), options.MaxNoisePercent, progress.Note);
+            sample = await measurer.MeasureAsync(step, run.Rate, cancellationToken);
         }
         catch (ServerStartException e)
         {
@@ -140,7 +133,10 @@ internal static class BenchRunner
         progress.EndStep(Describe(sample));
     }
 
-    /// <summary>Half of sockets' median rate on the page in this run; without one, a saturation probe of sockets.</summary>
+    /// <summary>
+    /// Half of sockets' rate on the page in round 1 (the latency scenario's first step comes after it: rounds run in
+    /// turn); without one, a saturation probe of sockets.
+    /// </summary>
     private static async Task<(double Rate, string Source)> LatencyRateAsync(
         List<RoundSample> samples, Measurer measurer, BenchOptions options, CancellationToken cancellationToken)
     {
@@ -149,7 +145,7 @@ internal static class BenchRunner
             .Select(s => s.RequestsPerSecond));
         if (measured is double pageRate)
         {
-            return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in this run"));
+            return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in round 1"));
         }
         ServerSpec sockets = ServerSpec.Create(options with { Servers = [ServerSpec.BaselineName], Threads = null })[0];
         double probed = await measurer.ProbeSaturationAsync(Scenario.Page, sockets, cancellationToken);
