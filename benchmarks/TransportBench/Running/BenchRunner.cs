@@ -73,10 +73,14 @@ internal static class BenchRunner
         ConsoleTable.Print(console, summary);
         string outputDirectory = OutputDirectory(options);
         var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
-        string json = JsonReport.Write(report, outputDirectory);
-        string markdown = MarkdownReport.Write(report, outputDirectory);
-        string svg = SvgChart.Write(report, outputDirectory);
-        console.WriteLine($"Results: {markdown}\n         {json}\n         {svg}");
+        Directory.CreateDirectory(outputDirectory);
+        (string Name, string Text)[] files =
+            [("results.md", MarkdownReport.Render(report)), ("results.json", JsonReport.Serialize(report)), ("results.svg", SvgChart.Render(report))];
+        foreach ((string name, string text) in files)
+        {
+            File.WriteAllText(Path.Combine(outputDirectory, name), text);
+        }
+        console.WriteLine($"Results: {string.Join("\n         ", files.Select(f => Path.Combine(outputDirectory, f.Name)))}");
         if (run.Samples.Any(s => s.Error is not null))
         {
             console.WriteLine("Some measurements failed: see the Errors section of the report.");
