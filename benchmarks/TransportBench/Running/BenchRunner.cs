@@ -178,45 +178,31 @@ internal static class BenchRunner
         return Path.Combine(root, "benchmarks", "results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A step's result line.</summary>
     private static string Describe(RoundSample sample)
     {
         if (sample.Error is not null && sample.RequestsPerSecond is null && sample.Idle is null)
         {
             return "FAILED: " + sample.Error.Split('\n')[0];
         }
-        var parts = new List<string>();
-        if (sample.Identity is { } id)
-        {
-            parts.Add(Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC"));
-        }
-        if (sample.RequestsPerSecond is double rps)
-        {
-            parts.Add(Format.Rate(rps) + " req/s");
-        }
-        if (sample.CpuMicrosPerRequest is double cpu)
-        {
-            parts.Add(Format.Number(cpu) + " µs CPU/req");
-        }
-        if (sample.Fairness is { } fair)
-        {
-            parts.Add(Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}"));
-        }
-        if (sample.FixedRate is { } fr)
-        {
-            parts.Add(Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms"));
-        }
-        if (sample.Syscalls is { } sc)
-        {
-            parts.Add(Format.Number(sc.PerRequest(sc.Total), "0.00") + " syscalls/req, " + Format.Number(sc.PerRequest(sc.SocketWrites), "0.00") + " writes/resp");
-        }
-        if (sample.Idle is { } idle)
-        {
-            parts.Add(Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each"));
-        }
-        if (sample.Error is not null)
-        {
-            parts.Add("error: " + sample.Error.Split('\n')[0]);
-        }
-        return string.Join(" · ", parts);
+        string?[] parts =
+        [
+            sample.Identity is { } id ? Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC") : null,
+            sample.WarmupSeconds is double warmup ? Format.Inv($"warm-up {warmup:0} s{(sample.NewProcess ? " (new process)" : "")}") : null,
+            sample.RequestsPerSecond is double rps ? Format.Rate(rps) + " req/s" : null,
+            sample.CpuMicrosPerRequest is double cpu ? Format.Number(cpu) + " µs CPU/req" : null,
+            sample.Fairness is { } fair
+                ? Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}")
+                : null,
+            sample.FixedRate is { } fr
+                ? Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms")
+                : null,
+            sample.Syscalls is { } sc
+                ? Format.Inv($"{sc.PerRequest(sc.Total):0.00} syscalls/req, {sc.PerRequest(sc.SocketWrites):0.00} writes/resp")
+                : null,
+            sample.Idle is { } idle ? Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each") : null,
+            sample.Error is not null ? "error: " + sample.Error.Split('\n')[0] : null,
+        ];
+        return string.Join(" · ", parts.OfType<string>());
     }
 }
