@@ -44,13 +44,13 @@ internal sealed class FloorProcess : IDisposable
     public async Task<RoundSample> MeasureAsync(
         Scenario scenario, int round, bool newProcess, TimeSpan least, TimeSpan limit, TimeSpan duration, CancellationToken cancellationToken)
     {
-        await _process.StandardInput.WriteLineAsync(string.Join(' ', scenario.Name, Seconds(least), Seconds(limit), Seconds(duration)));
-        await _process.StandardInput.FlushAsync(cancellationToken);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(limit + duration + TimeSpan.FromSeconds(60));
         FloorResult? result = null;
         try
         {
+            await _process.StandardInput.WriteLineAsync(string.Join(' ', scenario.Name, Seconds(least), Seconds(limit), Seconds(duration)));
+            await _process.StandardInput.FlushAsync(cancellationToken);
             while (result is null && await _process.StandardOutput.ReadLineAsync(bound.Token) is string line)
             {
                 result = line.StartsWith(FloorResult.Prefix, StringComparison.Ordinal)
@@ -61,6 +61,10 @@ internal sealed class FloorProcess : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Past its bound: a failure, reported below.
+        }
+        catch (IOException)
+        {
+            // Its input closed: it ended since the last scenario. Reported below.
         }
         if (result is null)
         {
