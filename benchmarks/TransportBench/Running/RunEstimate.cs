@@ -12,16 +12,16 @@ internal static class RunEstimate
 {
     /// <summary>
     /// Typical warm-ups until the JIT was quiet on the 2-CPU reference VM. A new server process under the page's load:
-    /// 29–56 s. One kept from the round's earlier scenarios: 6–26 s, 12 on average over 36 (latency 6 s after the
-    /// page, the small shapes 8–9, uploads 14, TLS and HTTP/2 12–21, 1 MiB responses 19–26); under the fairness load
-    /// 28–30 s. The floor: 26–30 s, then 9–11 s with a least of 5 s, which is most of it. A new process under the
+    /// 29–56 s. One kept from the round's earlier scenarios: 6–26 s, 13 on average over 38 (latency 6 s after the
+    /// page, the small shapes 8–15, uploads 11–15, TLS and HTTP/2 12–21, 1 MiB responses 19–26); under the fairness
+    /// load 13–30 s. The floor: 26–30 s, then 9–11 s with a least of 5 s, which is most of it. A new process under the
     /// fairness load did not go quiet within 60 s (2 of 2): its typical is --warmup-max.
     /// </summary>
     private static readonly TimeSpan TypicalNewWarmup = TimeSpan.FromSeconds(38);
 
-    private static readonly TimeSpan TypicalReusedWarmup = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan TypicalReusedWarmup = TimeSpan.FromSeconds(13);
 
-    private static readonly TimeSpan TypicalReusedFairnessWarmup = TimeSpan.FromSeconds(29);
+    private static readonly TimeSpan TypicalReusedFairnessWarmup = TimeSpan.FromSeconds(25);
 
     private static readonly TimeSpan TypicalNewFloorWarmup = TimeSpan.FromSeconds(28);
 

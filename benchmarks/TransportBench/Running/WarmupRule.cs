@@ -23,10 +23,11 @@ internal static class WarmupRule
     /// The least warm-up of a server process that already served a scenario this round (--warmup when that is
     /// shorter). Kestrel's and the transport's shared paths are tiered by then; what the new scenario adds (its
     /// endpoint, TLS, HTTP/2, uploads, closing connections) is new code, so the JIT must still go quiet under its load,
-    /// and it decides: in 44 such warm-ups on the 2-CPU reference VM (least 2 or 5 s) the ones with new code compiled
-    /// from the first step on, in waves (h2: 32, 52, then 530 methods 6–8 s in), and went quiet after 12–26 s; the
-    /// others (latency after the page, the small shapes) were quiet at once, and for them the least is the cost.
-    /// None had two quiet steps before its last two.
+    /// and it decides: in 49 such warm-ups on the 2-CPU reference VM (least 2, 3 or 5 s) the ones with new code
+    /// compiled from the first step on, in waves (h2: 32, 52, then 530 methods 6–8 s in), and went quiet after 12–26 s;
+    /// the others (latency after the page, the small shapes) were quiet at once, and for them the least is the cost.
+    /// Some had a lone quiet step and then more tier-ups (stream: 0, 17, 0, 9, 0, 0); none had two quiet steps before
+    /// its last two.
     /// </summary>
     public static readonly TimeSpan ReusedLeast = TimeSpan.FromSeconds(3);
 
