@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using TransportBench.Running;
 
 namespace TransportBench.Cli;
 
@@ -20,15 +21,16 @@ internal sealed class BenchCommand
     private static readonly BenchOptions Quick = BenchOptions.QuickRun;
 
     private readonly Option<double> _duration = Seconds("--duration", null,
-        "Measured seconds per load run, every scenario (wrk and h2load take whole seconds); --quick: 1. [default: 10; 5 for the shapes]");
-    private readonly Option<double> _warmup = Seconds("--warmup", Defaults.Warmup, "Least load before each measurement; it goes on " +
-        $"until the server's JIT has compiled ≤ 5 methods in each of two 2-s steps in a row (tiering done); --quick: {Quick.Warmup.TotalSeconds}.");
+        "Measured seconds per load run, every scenario (wrk and h2load take whole seconds); --quick: 1. [default: 8 for page,plaintext,json,large,latency; 5 for the others]");
+    private readonly Option<double> _warmup = Seconds("--warmup", Defaults.Warmup, "Least load before a measurement on a new server " +
+        $"process ({WarmupRule.ReusedLeast.TotalSeconds} s on one kept from the round's earlier scenarios); it goes on until the server's JIT " +
+        $"has compiled ≤ 5 methods in each of two 2-s steps in a row (tiering done); --quick: {Quick.Warmup.TotalSeconds}.");
     private readonly Option<double> _warmupMax = Seconds("--warmup-max", Defaults.WarmupMax,
         $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.");
     private readonly Option<double> _perfDuration = Seconds("--perf-duration", Defaults.PerfDuration,
         $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.");
     private readonly Option<int> _rounds = Positive("--rounds", "N", Defaults.Rounds,
-        $"Rounds; in each, every server runs once per scenario, A B C A B C …; --quick: {Quick.Rounds}.");
+        $"Rounds; in each, every server runs once per scenario (A B C), and their order turns by one each round; --quick: {Quick.Rounds}.");
     private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
         "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
         $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
@@ -49,7 +51,7 @@ internal sealed class BenchCommand
         CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--threads", count))],
     };
     private readonly Option<int> _rate = Positive("--rate", "N", null,
-        "Offered req/s of the latency scenario. [default: half of sockets' page rate in this run]");
+        "Offered req/s of the latency scenario. [default: half of sockets' page rate in this run's first round]");
     private readonly Option<int> _idleConnections = Positive("--idle-connections", "N", Defaults.IdleConnections,
         $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
     private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +

@@ -10,18 +10,19 @@ internal sealed record BenchOptions
     public TimeSpan? Duration { get; init; }
 
     /// <summary>
-    /// Least load before each measurement; it goes on until the server's JIT is quiet, up to <see cref="WarmupMax"/>.
-    /// 20 s: on one CPU tiering pauses between waves for several seconds in the first 10–20 s, so an earlier quiet
-    /// spell is not the end of it.
+    /// Least load before a measurement on a new server process; it goes on until the server's JIT is quiet, up to
+    /// <see cref="WarmupMax"/>. 20 s: on one CPU a new process's tiering pauses between waves for several seconds in
+    /// the first 10–20 s, so an earlier quiet spell is not the end of it. A process kept from the round's earlier
+    /// scenarios starts from less (Running/WarmupRule.ReusedLeast).
     /// </summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(20);
 
     public TimeSpan WarmupMax { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Length of the separate syscall-counting pass.</summary>
-    public TimeSpan PerfDuration { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan PerfDuration { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Rounds; each round runs every server once per scenario (A B C A B C …).</summary>
+    /// <summary>Rounds; each round runs every server once per scenario (A B C; the order turns each round).</summary>
     public int Rounds { get; init; } = 3;
 
     /// <summary>Scenario names, in run order.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -160,27 +159,16 @@ internal sealed class FairnessClient
         }
     }
 
-    /// <summary>Reads one response (headers, then Content-Length bytes); true when its status was 200.</summary>
+    /// <summary>Reads one response; true when its status was 200.</summary>
     private static bool ReadResponse(Socket socket, byte[] buffer)
     {
         int received = 0;
-        int headerEnd;
-        while ((headerEnd = buffer.AsSpan(0, received).IndexOf("\r\n\r\n"u8)) < 0)
+        bool ok;
+        while (!ResponseCounter.HoldsResponse(buffer.AsMemory(0, received), out ok))
         {
             received += Receive(socket, buffer.AsSpan(received));
         }
-        ReadOnlySpan<byte> headers = buffer.AsSpan(0, headerEnd);
-        int at = headers.IndexOf("\r\nContent-Length: "u8);
-        if (at < 0 || !Utf8Parser.TryParse(headers[(at + 18)..], out int length, out _))
-        {
-            throw new SocketException((int)SocketError.ProtocolNotSupported);
-        }
-        int total = headerEnd + 4 + length;
-        while (received < total)
-        {
-            received += Receive(socket, buffer.AsSpan(received));
-        }
-        return headers.StartsWith("HTTP/1.1 200 "u8);
+        return ok;
     }
 
     private static int Receive(Socket socket, Span<byte> into)

@@ -16,9 +16,7 @@ internal static class FloorApp
     /// <param name="sampleDirectory">The published SampleWeb: its appsettings.json configures this app too. Its log
     /// levels matter: with Microsoft.AspNetCore.Hosting.Diagnostics enabled at any level, hosting starts an Activity
     /// and a log scope per request (~800 B and several µs here).</param>
-    /// <param name="shapes">Map SampleWeb's /shapes/ endpoints (the linked ShapeEndpoints.cs), as the servers do
-    /// for the scenarios that use them.</param>
-    public static WebApplication Build(string sampleDirectory, bool shapes)
+    public static WebApplication Build(string sampleDirectory)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -36,10 +34,8 @@ internal static class FloorApp
         app.MapGet("/plaintext", (RequestDelegate)(context => WriteAsync(context, "text/plain", SampleWeb.MagePage.Plaintext)));
         app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "application/json", SampleWeb.MagePage.Json)));
         app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", SampleWeb.MagePage.Large)));
-        if (shapes)
-        {
-            SampleWeb.ShapeEndpoints.MapShapes(app);
-        }
+        // SampleWeb's /shapes/ endpoints (the linked ShapeEndpoints.cs), mapped as the runner starts every server.
+        SampleWeb.ShapeEndpoints.MapShapes(app);
         return app;
     }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using KestrelEpollTransport.Tests.Infrastructure;
 using TransportBench.Measure;
 using TransportBench.Servers;
@@ -107,36 +106,11 @@ internal static class IdleConnections
         await socket.SendAsync(Request, SocketFlags.None, limit.Token);
         var buffer = new byte[1024];
         int received = 0;
-        while (!IsCompleteResponse(buffer.AsSpan(0, received)))
+        while (!ResponseCounter.HoldsResponse(buffer.AsMemory(0, received), out _))
         {
             int read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, limit.Token);
-            if (read == 0)
-            {
-                throw new SocketException((int)SocketError.ConnectionReset);
-            }
-            received += read;
+            received += read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
         }
-    }
-
-    /// <summary>Headers ended and Content-Length bytes of body arrived.</summary>
-    private static bool IsCompleteResponse(ReadOnlySpan<byte> response)
-    {
-        int headerEnd = response.IndexOf("\r\n\r\n"u8);
-        if (headerEnd < 0)
-        {
-            return false;
-        }
-        string headers = Encoding.ASCII.GetString(response[..headerEnd]);
-        const string Key = "Content-Length:";
-        int at = headers.IndexOf(Key, StringComparison.OrdinalIgnoreCase);
-        if (at < 0)
-        {
-            return true;
-        }
-        int end = headers.IndexOf('\r', at);
-        int length = int.Parse(headers.AsSpan(at + Key.Length, (end < 0 ? headers.Length : end) - at - Key.Length).Trim(),
-            System.Globalization.CultureInfo.InvariantCulture);
-        return response.Length >= headerEnd + 4 + length;
     }
 
     private static void CloseAll(List<Socket> sockets)

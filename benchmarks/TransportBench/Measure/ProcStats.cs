@@ -48,6 +48,23 @@ internal static class ProcStats
     /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
 
+    /// <summary>
+    /// Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux 4.0
+    /// on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel refused.
+    /// </summary>
+    public static bool TryResetPeakRss(int pid)
+    {
+        try
+        {
+            File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Current resident set size (VmRSS) in KiB.</summary>
     public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
 

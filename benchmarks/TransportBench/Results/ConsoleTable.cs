@@ -97,18 +97,10 @@ internal static class ConsoleTable
             : Format.Missing;
         return
         [
-            scenario.Scenario.Name,
-            s.Server,
-            Format.Rate(s.RequestsPerSecond),
-            Format.Ratio(s.RequestsPerSecondRatio),
-            Format.Number(s.CpuMicrosPerRequest),
-            Format.Ratio(s.CpuRatio),
-            floor ? "" : Format.Number(s.KernelMicrosPerRequest),
-            userAboveFloor,
-            Format.Number(s.AllocatedBytesPerRequest, "0"),
-            s.P99Millis is null ? "" : Format.Number(s.P99Millis, "0.00"),
-            Format.Number(s.PeakRssMib, "0"),
-            Busy(s),
+            scenario.Scenario.Name, s.Server, Format.Rate(s.RequestsPerSecond), Format.Ratio(s.RequestsPerSecondRatio),
+            Format.Number(s.CpuMicrosPerRequest), Format.Ratio(s.CpuRatio), floor ? "" : Format.Number(s.KernelMicrosPerRequest), userAboveFloor,
+            Format.Number(s.AllocatedBytesPerRequest, "0"), s.P99Millis is null ? "" : Format.Number(s.P99Millis, "0.00"),
+            Format.Number(s.PeakRssMib, "0"), Busy(s),
         ];
     }
 
@@ -117,14 +109,8 @@ internal static class ConsoleTable
 
     private static string[] FairnessRow(Scenario scenario, ServerSummary s) =>
     [
-        scenario.Name,
-        s.Server,
-        Format.Rate(s.RequestsPerSecond),
-        Format.Ratio(s.RequestsPerSecondRatio),
-        "", "", "", "", "",
-        Format.Number(s.P99Millis, "0.00"),
-        Format.Number(s.PeakRssMib, "0"),
-        Busy(s),
+        scenario.Name, s.Server, Format.Rate(s.RequestsPerSecond), Format.Ratio(s.RequestsPerSecondRatio), "", "", "", "", "",
+        Format.Number(s.P99Millis, "0.00"), Format.Number(s.PeakRssMib, "0"), Busy(s),
     ];
 
     /// <summary>What a row's numbers do not say: why it failed, the idle figure, the fairness flood.</summary>

@@ -15,13 +15,5 @@ internal static class JsonReport
         Converters = { new JsonStringEnumConverter() },
     };
 
-    public static string Write(RunReport report, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, "results.json");
-        File.WriteAllText(path, Serialize(report));
-        return path;
-    }
-
     public static string Serialize(RunReport report) => JsonSerializer.Serialize(report, Options);
 }

@@ -26,10 +26,13 @@ internal sealed record MachineInfo(
         string processorCount = options.ProcessorCount is int n ? n.ToString(CultureInfo.InvariantCulture) : "not set";
         string duration = options.Duration is TimeSpan d
             ? Format.Inv($"{d.TotalSeconds:0.#} s")
-            : "10 s (5 s for the shapes)";
+            : "8 s (5 s for the shapes)";
         string quick = options.Quick ? "; --quick (proves the runner works; figures not worth quoting)" : "";
+        string Warmup(bool newProcess) => Running.WarmupRule.Least(options.Warmup, newProcess) is var least && least < options.WarmupLimit
+            ? Format.Inv($"{least.TotalSeconds:0.#}–{options.WarmupLimit.TotalSeconds:0.#} s")
+            : Format.Inv($"{least.TotalSeconds:0.#} s");
         string settings = Format.Inv(
-            $"{options.Rounds} round(s) × {duration} measured after a warm-up of {options.Warmup.TotalSeconds:0.#}–{Math.Max(options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds):0.#} s (until the server's JIT is quiet); syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
+            $"{options.Rounds} round(s) × {duration} measured after a warm-up until the server's JIT is quiet, of {Warmup(true)} on a new server process, {Warmup(false)} on one kept for the round; syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
         return new MachineInfo(
             cpu,
             Environment.ProcessorCount,

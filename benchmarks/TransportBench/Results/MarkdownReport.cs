@@ -5,14 +5,6 @@ namespace TransportBench.Results;
 /// <summary>results.md: the machine, an overview of ratios, a table per scenario, and every error verbatim.</summary>
 internal static class MarkdownReport
 {
-    public static string Write(RunReport report, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, "results.md");
-        File.WriteAllText(path, Render(report));
-        return path;
-    }
-
     public static string Render(RunReport report)
     {
         var md = new StringBuilder();
@@ -37,9 +29,20 @@ internal static class MarkdownReport
         var warmups = report.Samples.Where(s => s.WarmupSeconds is not null).ToList();
         if (warmups.Count > 0)
         {
+            string Range(bool newProcess, string where) => warmups.Where(s => s.NewProcess == newProcess).Select(s => Math.Round(s.WarmupSeconds!.Value)).ToList() switch
+            {
+                [] => "",
+                var w when w.Min() == w.Max() => Format.Inv($"{w[0]:0} s {where} ({w.Count})"),
+                var w => Format.Inv($"{w.Min():0}–{w.Max():0} s {where} ({w.Count})"),
+            };
+            string ranges = string.Join(", ", new[] { Range(true, "on a new server process"), Range(false, "on one kept from the round's earlier scenarios") }
+                .Where(r => r.Length > 0));
             md.AppendLine(Format.Inv(
-                $"- Warm-up per measurement: {warmups.Min(s => s.WarmupSeconds!.Value):0}–{warmups.Max(s => s.WarmupSeconds!.Value):0} s of load; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count}{(warmups.All(s => s.JitSettled) ? "" : " (the others ran to --warmup-max)")}."));
+                $"- Warm-up per measurement (the warm-up s column: medians): {ranges}; the JIT went quiet in {warmups.Count(s => s.JitSettled)} of {warmups.Count}{(warmups.All(s => s.JitSettled) ? "" : " (the others ran to --warmup-max)")}."));
         }
+        md.AppendLine("- Peak RSS: the server process's VmHWM over the scenario, reset at its start. A server keeps one process for the " +
+            "scenarios of a round (idle's is its own), so the figure includes what the round's earlier scenarios left in its heap and " +
+            "pools: compare servers within a scenario, not scenarios with each other.");
         if (report.Quick)
         {
             md.AppendLine("- **--quick run: proves the runner works; the figures are not worth quoting.**");
@@ -60,14 +63,13 @@ internal static class MarkdownReport
 
     private static void AppendServers(StringBuilder md, RunReport report)
     {
-        md.AppendLine("| server | transport as the server reports it | ProcessorCount | GC |");
-        md.AppendLine("|---|---|--:|---|");
+        md.Header("server", "transport as the server reports it", "ProcessorCount", "GC");
         var seen = new HashSet<string>();
         foreach (ServerSummary s in report.Scenarios.SelectMany(x => x.Servers).Where(s => s.Identity is not null))
         {
             if (seen.Add(s.Server))
             {
-                md.AppendLine(Format.Inv($"| {s.Server} | {s.Identity!.Transport} | {s.Identity.ProcessorCount} | {s.Identity.Gc} |"));
+                md.Row(s.Server, s.Identity!.Transport, Format.Inv($"{s.Identity.ProcessorCount}"), s.Identity.Gc);
             }
         }
         md.AppendLine();
@@ -78,8 +80,7 @@ internal static class MarkdownReport
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
         md.AppendLine("## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)").AppendLine();
         md.AppendLine("Fairness: the small connection's round trips/s (× sockets) · its p99 ms.").AppendLine();
-        md.AppendLine("| scenario | " + string.Join(" | ", servers) + " |");
-        md.AppendLine("|---|" + string.Concat(servers.Select(_ => "--:|")));
+        md.Header(["scenario", .. servers]);
         foreach (ScenarioSummary scenario in report.Scenarios.Where(s => s.Scenario.Kind != ScenarioKind.Idle))
         {
             var cells = servers.Select(name => scenario.Find(name) switch
@@ -90,7 +91,7 @@ internal static class MarkdownReport
                     $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · p99 {Format.Number(s.P99Millis, "0.00")} ms",
                 var s => $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · {Format.Number(s.CpuMicrosPerRequest)} µs ({Format.Ratio(s.CpuRatio)})",
             });
-            md.AppendLine($"| {scenario.Scenario.Name} | " + string.Join(" | ", cells) + " |");
+            md.Row([scenario.Scenario.Name, .. cells]);
         }
         md.AppendLine();
     }
@@ -114,8 +115,7 @@ internal static class MarkdownReport
         md.AppendLine("Per server: kernel (the server's stime) + user above the floor (its utime minus the floor's whole cost: what the " +
             "transport and the runtime add in user code) = the total above the floor; the floor column is Kestrel and the app alone. " +
             "Where the floor cannot run the scenario (TLS, HTTP/2, fixed rate) only the kernel's part of the whole is known.").AppendLine();
-        md.AppendLine("| scenario | floor | " + string.Join(" | ", servers.Select(s => $"{s}: kernel + user above floor")) + " |");
-        md.AppendLine("|---|--:|" + string.Concat(servers.Select(_ => "--:|")));
+        md.Header(["scenario", "floor", .. servers.Select(s => $"{s}: kernel + user above floor")]);
         foreach (ScenarioSummary scenario in scenarios)
         {
             ServerSummary? floor = scenario.Find(Servers.ServerSpec.FloorName);
@@ -128,7 +128,7 @@ internal static class MarkdownReport
                 _ => "",
             });
             string floorCell = floor is { Rounds: > 0 } ? Format.Number(floor.CpuMicrosPerRequest) : Format.Missing;
-            md.AppendLine($"| {scenario.Scenario.Name} | {floorCell} | " + string.Join(" | ", cells) + " |");
+            md.Row([scenario.Scenario.Name, floorCell, .. cells]);
         }
         md.AppendLine();
     }

@@ -42,6 +42,9 @@ internal sealed record ServerSummary
 
     public double? PeakRssMib { get; init; }
 
+    /// <summary>Median seconds of warm-up before the timed runs.</summary>
+    public double? WarmupSeconds { get; init; }
+
     public double? OfferedRate { get; init; }
 
     public double? P50Millis { get; init; }

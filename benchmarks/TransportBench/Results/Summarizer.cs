@@ -60,6 +60,7 @@ internal static class Summarizer
             ClientCpuMicrosPerRequest = Median(good.Select(s => s.ClientCpuMicrosPerRequest)),
             AllocatedBytesPerRequest = Median(good.Select(s => s.AllocatedBytesPerRequest)),
             PeakRssMib = Median(good.Select(s => s.PeakRssKib / 1024.0)),
+            WarmupSeconds = Median(good.Select(s => s.WarmupSeconds)),
             OfferedRate = Median(good.Select(s => s.FixedRate?.OfferedRate)),
             P50Millis = Median(good.Select(s => (s.FixedRate?.P50Micros ?? s.Fairness?.P50Micros ?? s.Load?.P50Micros) / 1000.0)),
             P99Millis = Median(good.Select(s => (s.FixedRate?.P99Micros ?? s.Fairness?.P99Micros ?? s.Load?.P99Micros) / 1000.0)),

@@ -28,14 +28,6 @@ internal static class SvgChart
 
     private sealed record Panel(string Title, IReadOnlyList<Group> Groups, bool Ratio);
 
-    public static string Write(RunReport report, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, "results.svg");
-        File.WriteAllText(path, Render(report));
-        return path;
-    }
-
     public static string Render(RunReport report)
     {
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();

@@ -8,9 +8,10 @@ using TransportBench.Servers;
 namespace TransportBench.Running;
 
 /// <summary>
-/// The whole run: checks the tools, publishes SampleWeb once, then for each scenario runs every server once per round
-/// (A B C A B C …, so drift on a shared machine hits all alike), and writes the reports. A server that does not
-/// start is reported and skipped; Ctrl+C stops the run and still writes what was measured.
+/// The whole run: checks the tools, publishes SampleWeb once, then measures the steps of <see cref="RunPlan"/> (round
+/// after round; in each scenario every server once, A B C, so drift on a shared machine hits all alike), and writes
+/// the reports. A server that does not start is reported and skipped; Ctrl+C stops the run and still writes what was
+/// measured.
 /// </summary>
 internal static class BenchRunner
 {
@@ -45,20 +46,16 @@ internal static class BenchRunner
             return 2;
         }
 
-        // The floor runs only what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.
-        var steps = (from scenario in scenarios
-                     from round in Enumerable.Range(1, options.Rounds)
-                     from server in servers
-                     where !server.IsFloor || scenario.FloorServes
-                     select new Step(scenario, round, server)).ToList();
-        console.WriteLine($"  estimate: {RunEstimate.Describe(steps.Select(s => (s.Scenario, s.Server)), options)}");
-        BenchCertificate? certificate = scenarios.Any(s => s.Protocol == WireProtocol.Https) ? BenchCertificate.Create() : null;
+        // As on the 2-CPU reference VM: every server's process runs as the fairness scenario asks (RunPlan).
+        bool oneCpuOneRuntimeCpu = cores.ServerCpuList.Count == 1 && options.ProcessorCount is null or 1;
+        List<Step> steps = RunPlan.Create(scenarios, servers, options.Rounds, oneCpuOneRuntimeCpu);
+        console.WriteLine($"  estimate: {RunEstimate.Describe(steps, options)}");
         var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
-            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s.Scenario, s.Server, options).Typical)], async progress =>
+            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s, options).Typical)], async progress =>
             {
-                var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, certificate, progress);
+                using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
                 foreach (Step step in steps)
                 {
                     await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
@@ -76,10 +73,14 @@ internal static class BenchRunner
         ConsoleTable.Print(console, summary);
         string outputDirectory = OutputDirectory(options);
         var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
-        string json = JsonReport.Write(report, outputDirectory);
-        string markdown = MarkdownReport.Write(report, outputDirectory);
-        string svg = SvgChart.Write(report, outputDirectory);
-        console.WriteLine($"Results: {markdown}\n         {json}\n         {svg}");
+        Directory.CreateDirectory(outputDirectory);
+        (string Name, string Text)[] files =
+            [("results.md", MarkdownReport.Render(report)), ("results.json", JsonReport.Serialize(report)), ("results.svg", SvgChart.Render(report))];
+        foreach ((string name, string text) in files)
+        {
+            File.WriteAllText(Path.Combine(outputDirectory, name), text);
+        }
+        console.WriteLine($"Results: {string.Join("\n         ", files.Select(f => Path.Combine(outputDirectory, f.Name)))}");
         if (run.Samples.Any(s => s.Error is not null))
         {
             console.WriteLine("Some measurements failed: see the Errors section of the report.");
@@ -87,9 +88,6 @@ internal static class BenchRunner
         }
         return cancellationToken.IsCancellationRequested ? 130 : 0;
     }
-
-    /// <summary>One server measured once in one scenario: a step of the run, and of its progress display.</summary>
-    private sealed record Step(Scenario Scenario, int Round, ServerSpec Server);
 
     /// <summary>What the steps so far produced, kept when the run is interrupted.</summary>
     private sealed class Run
@@ -108,7 +106,7 @@ internal static class BenchRunner
     private static async Task MeasureStepAsync(
         Run run, Step step, Measurer measurer, Progress progress, BenchOptions options, CancellationToken cancellationToken)
     {
-        (Scenario scenario, int round, ServerSpec server) = step;
+        (Scenario scenario, int round, ServerSpec server, _, _) = step;
         if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)
         {
             (run.Rate, run.RateSource) = await LatencyRateAsync(run.Samples, measurer, options, cancellationToken);
@@ -124,8 +122,7 @@ internal static class BenchRunner
         RoundSample sample;
         try
         {
-            sample = await NoiseRetry.MeasureAsync(
-                () => measurer.MeasureAsync(scenario, server, round, run.Rate, cancellationToken), options.MaxNoisePercent, progress.Note);
+            sample = await measurer.MeasureAsync(step, run.Rate, cancellationToken);
         }
         catch (ServerStartException e)
         {
@@ -140,7 +137,10 @@ internal static class BenchRunner
         progress.EndStep(Describe(sample));
     }
 
-    /// <summary>Half of sockets' median rate on the page in this run; without one, a saturation probe of sockets.</summary>
+    /// <summary>
+    /// Half of sockets' rate on the page in round 1 (the latency scenario's first step comes after it: rounds run in
+    /// turn); without one, a saturation probe of sockets.
+    /// </summary>
     private static async Task<(double Rate, string Source)> LatencyRateAsync(
         List<RoundSample> samples, Measurer measurer, BenchOptions options, CancellationToken cancellationToken)
     {
@@ -149,7 +149,7 @@ internal static class BenchRunner
             .Select(s => s.RequestsPerSecond));
         if (measured is double pageRate)
         {
-            return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in this run"));
+            return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in round 1"));
         }
         ServerSpec sockets = ServerSpec.Create(options with { Servers = [ServerSpec.BaselineName], Threads = null })[0];
         double probed = await measurer.ProbeSaturationAsync(Scenario.Page, sockets, cancellationToken);
@@ -178,45 +178,31 @@ internal static class BenchRunner
         return Path.Combine(root, "benchmarks", "results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A step's result line.</summary>
     private static string Describe(RoundSample sample)
     {
         if (sample.Error is not null && sample.RequestsPerSecond is null && sample.Idle is null)
         {
             return "FAILED: " + sample.Error.Split('\n')[0];
         }
-        var parts = new List<string>();
-        if (sample.Identity is { } id)
-        {
-            parts.Add(Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC"));
-        }
-        if (sample.RequestsPerSecond is double rps)
-        {
-            parts.Add(Format.Rate(rps) + " req/s");
-        }
-        if (sample.CpuMicrosPerRequest is double cpu)
-        {
-            parts.Add(Format.Number(cpu) + " µs CPU/req");
-        }
-        if (sample.Fairness is { } fair)
-        {
-            parts.Add(Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}"));
-        }
-        if (sample.FixedRate is { } fr)
-        {
-            parts.Add(Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms"));
-        }
-        if (sample.Syscalls is { } sc)
-        {
-            parts.Add(Format.Number(sc.PerRequest(sc.Total), "0.00") + " syscalls/req, " + Format.Number(sc.PerRequest(sc.SocketWrites), "0.00") + " writes/resp");
-        }
-        if (sample.Idle is { } idle)
-        {
-            parts.Add(Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each"));
-        }
-        if (sample.Error is not null)
-        {
-            parts.Add("error: " + sample.Error.Split('\n')[0]);
-        }
-        return string.Join(" · ", parts);
+        string?[] parts =
+        [
+            sample.Identity is { } id ? Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC") : null,
+            sample.WarmupSeconds is double warmup ? Format.Inv($"warm-up {warmup:0} s{(sample.NewProcess ? " (new process)" : "")}") : null,
+            sample.RequestsPerSecond is double rps ? Format.Rate(rps) + " req/s" : null,
+            sample.CpuMicrosPerRequest is double cpu ? Format.Number(cpu) + " µs CPU/req" : null,
+            sample.Fairness is { } fair
+                ? Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}")
+                : null,
+            sample.FixedRate is { } fr
+                ? Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms")
+                : null,
+            sample.Syscalls is { } sc
+                ? Format.Inv($"{sc.PerRequest(sc.Total):0.00} syscalls/req, {sc.PerRequest(sc.SocketWrites):0.00} writes/resp")
+                : null,
+            sample.Idle is { } idle ? Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each") : null,
+            sample.Error is not null ? "error: " + sample.Error.Split('\n')[0] : null,
+        ];
+        return string.Join(" · ", parts.OfType<string>());
     }
 }

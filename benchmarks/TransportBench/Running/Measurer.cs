@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TransportBench.Cli;
 using TransportBench.Fairness;
 using TransportBench.Floor;
@@ -9,51 +10,123 @@ using TransportBench.Servers;
 namespace TransportBench.Running;
 
 /// <summary>
-/// Measures one server once in one scenario, in a fresh server process (so peak RSS belongs to this scenario):
-/// start → warm-up → timed run with CPU and allocation counters read around it → a separate syscall-counting pass.
+/// Measures one server once in one scenario (a <see cref="Step"/> of the <see cref="RunPlan"/>): warm-up until the JIT
+/// is quiet → timed run with CPU and allocation counters read around it (again, twice at most, when it was noisy:
+/// <see cref="NoiseRetry"/>) → a separate syscall-counting pass. Each server keeps one process for the round: the
+/// step that starts it warms it up from --warmup, the next ones warm it up again under their own load, from
+/// <see cref="WarmupRule.ReusedLeast"/>, until its JIT is quiet; its peak RSS is reset at each scenario's start. A step
+/// that needs a process of its own starts one and ends it; the kept ones wait meanwhile (an idle server takes no CPU).
 /// </summary>
-/// <param name="certificate">The TLS scenarios' certificate; null when the run has none.</param>
+/// <param name="certificate">The HTTPS endpoint's certificate.</param>
 internal sealed class Measurer(
-    BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, BenchCertificate? certificate, Progress progress)
+    BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, BenchCertificate certificate, Progress progress)
+    : IDisposable
 {
-    /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
-    /// <exception cref="ServerStartException">The server did not start.</exception>
-    public async Task<RoundSample> MeasureAsync(
-        Scenario scenario, ServerSpec spec, int round, double? rate, CancellationToken cancellationToken)
-    {
-        var sample = new RoundSample { Scenario = scenario.Name, Server = spec.Name, Round = round };
-        TimeSpan duration = options.DurationOf(scenario);
-        if (spec.IsFloor)
-        {
-            progress.Phase("in-memory floor: warm-up and timed run", options.Warmup + duration);
-            await FloorLauncher.FillAsync(sample, scenario, spec, options, cores, sampleDirectory, cancellationToken);
-            return sample;
-        }
+    // The processes kept for the current round, by server name. Used by the run's flow only, one step at a time.
+    private readonly Dictionary<string, ServerProcess> _servers = [];
+    private FloorProcess? _floor;
+    private int _round;
 
-        // Fairness asks what one CPU and one loop do with two connections, whatever the machine.
-        CoreLayout serverCores = scenario.Kind == ScenarioKind.Fairness ? cores.WithOneServerCpu() : cores;
+    /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
+    /// <param name="rate">The latency scenario's offered load, once known.</param>
+    /// <exception cref="ServerStartException">The server did not start.</exception>
+    public async Task<RoundSample> MeasureAsync(Step step, double? rate, CancellationToken cancellationToken)
+    {
+        if (step.Round != _round)
+        {
+            // Every round starts its servers afresh.
+            StopServers();
+            _round = step.Round;
+        }
+        if (step.Server.IsFloor)
+        {
+            return await MeasureFloorAsync(step, cancellationToken);
+        }
+        if (step.OwnProcess)
+        {
+            using ServerProcess own = await StartAsync(step.Server, step.Scenario.Kind == ScenarioKind.Fairness, cancellationToken);
+            return await MeasureAsync(own, newProcess: true, step, rate, cancellationToken);
+        }
+        bool newProcess = !_servers.TryGetValue(step.Server.Name, out ServerProcess? kept) || kept.HasExited;
+        if (newProcess)
+        {
+            // Not started yet this round, or it died in an earlier scenario: a new one, warmed up from the start.
+            kept?.Dispose();
+            _servers.Remove(step.Server.Name);
+        }
+        ServerProcess server = newProcess ? _servers[step.Server.Name] = await StartAsync(step.Server, oneLoop: false, cancellationToken) : kept!;
+        return await MeasureAsync(server, newProcess, step, rate, cancellationToken);
+    }
+
+    /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
+    public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
+    {
+        using ServerProcess server = await StartAsync(spec, oneLoop: false, cancellationToken);
+        progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
+        await LoadAsync(server, scenario, options.Warmup, cancellationToken);
+        return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
+    }
+
+    public void Dispose() => StopServers();
+
+    private void StopServers()
+    {
+        foreach (ServerProcess server in _servers.Values)
+        {
+            server.Dispose();
+        }
+        _servers.Clear();
+        _floor?.Dispose();
+        _floor = null;
+    }
+
+    /// <param name="oneLoop">Fairness: one server CPU and one event loop, whatever the machine.</param>
+    private Task<ServerProcess> StartAsync(ServerSpec spec, bool oneLoop, CancellationToken cancellationToken)
+    {
         progress.Phase("starting", TimeSpan.FromSeconds(2));
-        using ServerProcess server = await ServerProcess.StartAsync(
-            spec, ServerSetup.For(scenario, certificate), sampleDirectory, serverCores, cancellationToken);
-        sample.Identity = server.Identity;
+        return ServerProcess.StartAsync(spec, ServerSetup.Create(certificate, oneLoop), sampleDirectory,
+            oneLoop ? cores.WithOneServerCpu() : cores, cancellationToken);
+    }
+
+    private async Task<RoundSample> MeasureAsync(ServerProcess server, bool newProcess, Step step, double? rate, CancellationToken cancellationToken)
+    {
+        Scenario scenario = step.Scenario;
+        var sample = new RoundSample
+        {
+            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Identity = server.Identity, NewProcess = newProcess,
+        };
+        // A new process's peak includes its start, as it always did; a kept one's starts with this scenario.
+        bool peakKnown = newProcess || ProcStats.TryResetPeakRss(server.Pid);
+        CoreLayout serverCores = scenario.Kind == ScenarioKind.Fairness ? cores.WithOneServerCpu() : cores;
         try
         {
-            switch (scenario.Kind)
+            if (scenario.Kind == ScenarioKind.Idle)
             {
-                case ScenarioKind.Throughput:
-                    await MeasureThroughputAsync(sample, server, scenario, duration, cancellationToken);
-                    break;
-                case ScenarioKind.FixedRate:
-                    await MeasureFixedRateAsync(sample, server, scenario, rate ?? throw new InvalidOperationException("No rate."), duration, cancellationToken);
-                    break;
-                case ScenarioKind.Fairness:
-                    await MeasureFairnessAsync(sample, server, scenario, serverCores, duration, cancellationToken);
-                    break;
-                case ScenarioKind.Idle:
-                    progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
-                    sample.Idle = await IdleConnections.MeasureAsync(server, options.IdleConnections, cancellationToken);
-                    sample.SyscallsUnavailable = "idle: no requests to divide by";
-                    break;
+                progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
+                sample.Idle = await IdleConnections.MeasureAsync(server, options.IdleConnections, cancellationToken);
+                sample.SyscallsUnavailable = "idle: no requests to divide by";
+            }
+            else
+            {
+                // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run with its
+                // JIT and pools in the same settled state.
+                Func<TimeSpan, Task> load = scenario.Kind == ScenarioKind.Fairness
+                    ? time => FairnessLauncher.RunAsync(server.Port, scenario, time, cores, cancellationToken)
+                    : time => LoadAsync(server, scenario, time, cancellationToken);
+                (double seconds, List<long> jitSteps, bool settled) =
+                    await WarmUpAsync(server, load, WarmupRule.Least(options.Warmup, newProcess), cancellationToken);
+                // Each attempt at the timed run fills a sample of its own; the quietest is kept.
+                sample = await NoiseRetry.MeasureAsync(() => TimedAsync(server, scenario, serverCores, rate, new RoundSample
+                {
+                    Scenario = sample.Scenario,
+                    Server = sample.Server,
+                    Round = sample.Round,
+                    Identity = sample.Identity,
+                    NewProcess = newProcess,
+                    WarmupSeconds = seconds,
+                    WarmupJitSteps = jitSteps,
+                    JitSettled = settled,
+                }, cancellationToken), options.MaxNoisePercent, progress.Note);
             }
         }
         catch (InvalidOperationException e)
@@ -64,84 +137,93 @@ internal sealed class Measurer(
         {
             sample.Error ??= $"the server exited during the run. Its last output:\n{server.OutputTail()}";
         }
-        else
+        else if (peakKnown)
         {
             sample.PeakRssKib = ProcStats.PeakRssKib(server.Pid);
         }
         return sample;
     }
 
-    /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
-    public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
+    /// <summary>One attempt at the timed run and the syscall pass; a failure of either lands in the sample's error.</summary>
+    private async Task<RoundSample> TimedAsync(
+        ServerProcess server, Scenario scenario, CoreLayout serverCores, double? rate, RoundSample sample, CancellationToken cancellationToken)
     {
-        using ServerProcess server = await ServerProcess.StartAsync(spec, ServerSetup.For(scenario, certificate), sampleDirectory, cores, cancellationToken);
-        progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
-        await LoadAsync(server, scenario, options.Warmup, cancellationToken);
-        return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
+        try
+        {
+            await (scenario.Kind == ScenarioKind.Fairness
+                ? MeasureFairnessAsync(sample, server, scenario, serverCores, cancellationToken)
+                : MeasureRequestsAsync(sample, server, scenario, rate, cancellationToken));
+        }
+        catch (InvalidOperationException e)
+        {
+            sample.Error = e.Message;
+        }
+        return sample;
+    }
+
+    private async Task<RoundSample> MeasureFloorAsync(Step step, CancellationToken cancellationToken)
+    {
+        bool newProcess = _floor is null || _floor.HasExited;
+        if (newProcess)
+        {
+            _floor?.Dispose();
+            _floor = FloorProcess.Start(step.Server, cores, sampleDirectory);
+        }
+        TimeSpan duration = options.DurationOf(step.Scenario);
+        progress.Phase("in-memory floor: warm-up and timed run", RunEstimate.TypicalWarmup(step with { NewProcess = newProcess }, options) + duration);
+        return await _floor!.MeasureAsync(step.Scenario, step.Round, newProcess, WarmupRule.Least(options.Warmup, newProcess), options.WarmupLimit,
+            duration, cancellationToken);
     }
 
     /// <summary>The scenario's saturating load: h2load for HTTP/2, wrk for the rest.</summary>
     private Task<LoadResult> LoadAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken) =>
         scenario.Protocol == WireProtocol.H2c
-            ? H2LoadThroughput.RunAsync(server.LoadUrl, scenario, duration, cores, cancellationToken)
-            : WrkClient.RunAsync(server.LoadUrl, scenario, duration, cores, cancellationToken);
+            ? H2LoadThroughput.RunAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken)
+            : WrkClient.RunAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken);
 
-    private async Task MeasureThroughputAsync(
-        RoundSample sample, ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>
+    /// The timed run of a scenario that counts requests (at saturation, or h2load at the fixed rate) with the server's
+    /// CPU and allocation counters read around it, then the syscall pass under the same load.
+    /// </summary>
+    private async Task MeasureRequestsAsync(RoundSample sample, ServerProcess server, Scenario scenario, double? rate, CancellationToken cancellationToken)
     {
-        await WarmUpAsync(sample, server, step => LoadAsync(server, scenario, step, cancellationToken), cancellationToken);
+        // One run of the load; its figures go into `into` when given. Returns its requests and why it cannot be used.
+        async Task<(long Requests, string? Failure)> RunAsync(TimeSpan duration, RoundSample? into)
+        {
+            if (scenario.Kind == ScenarioKind.FixedRate)
+            {
+                FixedRateResult fixedRate = await H2LoadClient.RunAsync(
+                    server.BaseUrl, scenario, rate ?? throw new InvalidOperationException("No rate."), duration, cores, cancellationToken);
+                into?.FixedRate = fixedRate;
+                into?.RequestsPerSecond = fixedRate.AchievedRate;
+                return (fixedRate.Requests, fixedRate.Failed > 0 ? $"h2load: {fixedRate.Failed} requests failed" : null);
+            }
+            LoadResult load = await LoadAsync(server, scenario, duration, cancellationToken);
+            into?.Load = load;
+            into?.RequestsPerSecond = load.RequestsPerSecond;
+            return (load.Requests, load.Failure);
+        }
 
-        progress.Phase("timed run", duration);
-        long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        progress.Phase(scenario.Kind == ScenarioKind.FixedRate ? $"timed run at {rate:N0} req/s" : "timed run", options.DurationOf(scenario));
+        long? allocated0 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
-        LoadResult load = await LoadAsync(server, scenario, duration, cancellationToken);
+        (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
         CpuUse cpu = sample.Cpu = window.Stop();
-        long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
+        long? allocated1 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
 
-        sample.Load = load;
-        sample.Requests = load.Requests;
-        sample.RequestsPerSecond = load.RequestsPerSecond;
-        SetCpuPerRequest(sample, cpu, load.Requests);
-        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, load.Requests);
-        if (load.Failure is string failure)
+        sample.Requests = requests;
+        sample.AllocatedBytesPerRequest = BenchStats.PerRequest(allocated0, allocated1, requests);
+        if (requests > 0)
+        {
+            sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / requests;
+            sample.KernelMicrosPerRequest = cpu.ServerKernelCpu.TotalMicroseconds / requests;
+        }
+        if (failure is not null)
         {
             sample.Error = failure;
             return;
         }
-
-        await CountSyscallsAsync(sample, server, async () =>
-            (await LoadAsync(server, scenario, options.PerfDuration, cancellationToken)).Requests,
-            cancellationToken);
-    }
-
-    private async Task MeasureFixedRateAsync(
-        RoundSample sample, ServerProcess server, Scenario scenario, double rate, TimeSpan duration, CancellationToken cancellationToken)
-    {
-        // Warm up at saturation, as the throughput scenarios do, so every server enters the timed run with its JIT
-        // and pools in the same settled state.
-        await WarmUpAsync(sample, server, step => LoadAsync(server, scenario, step, cancellationToken), cancellationToken);
-
-        progress.Phase($"timed run at {rate:N0} req/s", duration);
-        long? allocated0 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
-        var window = CpuWindow.Start(server.Pid, cores);
-        FixedRateResult fixedRate = await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, duration, cores, cancellationToken);
-        CpuUse cpu = sample.Cpu = window.Stop();
-        long? allocated1 = await AllocationCounter.ReadAsync(server.BaseUrl, cancellationToken);
-
-        sample.FixedRate = fixedRate;
-        sample.Requests = fixedRate.Requests;
-        sample.RequestsPerSecond = fixedRate.AchievedRate;
-        SetCpuPerRequest(sample, cpu, fixedRate.Requests);
-        sample.AllocatedBytesPerRequest = AllocationCounter.PerRequest(allocated0, allocated1, fixedRate.Requests);
-        if (fixedRate.Failed > 0)
-        {
-            sample.Error = $"h2load: {fixedRate.Failed} requests failed";
-            return;
-        }
-
-        await CountSyscallsAsync(sample, server, async () =>
-            (await H2LoadClient.RunAsync(server.BaseUrl, scenario, rate, options.PerfDuration, cores, cancellationToken)).Requests,
-            cancellationToken);
+        await CountSyscallsAsync(sample, server, async () => (await RunAsync(options.PerfDuration, null)).Requests, cancellationToken);
     }
 
     /// <summary>
@@ -150,10 +232,9 @@ internal sealed class Measurer(
     /// no CPU per request and no syscall pass (the flood is a single request).
     /// </summary>
     private async Task MeasureFairnessAsync(
-        RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, TimeSpan duration, CancellationToken cancellationToken)
+        RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, CancellationToken cancellationToken)
     {
-        await WarmUpAsync(sample, server, step => FairnessLauncher.RunAsync(server.Port, scenario, step, cores, cancellationToken), cancellationToken);
-
+        TimeSpan duration = options.DurationOf(scenario);
         progress.Phase("timed run: flood and small round trips", duration);
         var window = CpuWindow.Start(server.Pid, serverCores);
         FairnessResult fairness = await FairnessLauncher.RunAsync(server.Port, scenario, duration, cores, cancellationToken);
@@ -166,31 +247,23 @@ internal sealed class Measurer(
         sample.Error = fairness.Error;
     }
 
-    private static void SetCpuPerRequest(RoundSample sample, CpuUse cpu, long requests)
+    /// <summary>Load until the server's JIT is quiet (<see cref="WarmupRule"/>), timed for the report.</summary>
+    private async Task<(double Seconds, List<long> JitSteps, bool Settled)> WarmUpAsync(ServerProcess server, Func<TimeSpan, Task> load, TimeSpan least, CancellationToken cancellationToken)
     {
-        if (requests > 0)
-        {
-            sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / requests;
-            sample.KernelMicrosPerRequest = cpu.ServerKernelCpu.TotalMicroseconds / requests;
-        }
-    }
-
-    /// <summary>Load at saturation until the server's JIT is quiet (<see cref="WarmupRule"/>), timed for the report.</summary>
-    private async Task WarmUpAsync(RoundSample sample, ServerProcess server, Func<TimeSpan, Task> load, CancellationToken cancellationToken)
-    {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        sample.JitSettled = await WarmupRule.RunAsync(
-            options.Warmup,
+        var started = Stopwatch.StartNew();
+        var steps = new List<long>();
+        bool settled = await WarmupRule.RunAsync(
+            least,
             options.WarmupLimit,
             (time, phase) =>
             {
                 progress.Phase(phase, time);
                 return load(time);
             },
-            () => AllocationCounter.ReadJitCompiledMethodsAsync(server.BaseUrl, cancellationToken),
+            () => BenchStats.JitCompiledMethodsAsync(server.BaseUrl, cancellationToken),
             () => started.Elapsed,
-            sample.WarmupJitSteps);
-        sample.WarmupSeconds = started.Elapsed.TotalSeconds;
+            steps);
+        return (started.Elapsed.TotalSeconds, steps, settled);
     }
 
     private async Task CountSyscallsAsync(RoundSample sample, ServerProcess server, Func<Task<long>> load, CancellationToken cancellationToken)

@@ -1,6 +1,5 @@
 using TransportBench.Cli;
 using TransportBench.Results;
-using TransportBench.Servers;
 
 namespace TransportBench.Running;
 
@@ -11,39 +10,53 @@ namespace TransportBench.Running;
 /// </summary>
 internal static class RunEstimate
 {
-    /// <summary>Warm-up until the JIT was quiet, typically, on the 2-CPU reference VM: 29–56 s per measurement.</summary>
-    private static readonly TimeSpan TypicalWarmup = TimeSpan.FromSeconds(38);
+    /// <summary>
+    /// Typical warm-ups until the JIT was quiet on the 2-CPU reference VM. A new server process under the page's load:
+    /// 29–56 s. One kept from the round's earlier scenarios: 6–26 s, 13 on average over 38 (latency 6 s after the
+    /// page, the small shapes 8–15, uploads 11–15, TLS and HTTP/2 12–21, 1 MiB responses 19–26); under the fairness
+    /// load 13–30 s. The floor: 26–30 s, then 9–11 s with a least of 5 s, which is most of it. A new process under the
+    /// fairness load did not go quiet within 60 s (2 of 2): its typical is --warmup-max.
+    /// </summary>
+    private static readonly TimeSpan TypicalNewWarmup = TimeSpan.FromSeconds(38);
 
-    /// <summary>Start-up, the stats reads and the shutdown around each server measurement.</summary>
-    private static readonly TimeSpan Overhead = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan TypicalReusedWarmup = TimeSpan.FromSeconds(13);
+
+    private static readonly TimeSpan TypicalReusedFairnessWarmup = TimeSpan.FromSeconds(25);
+
+    private static readonly TimeSpan TypicalNewFloorWarmup = TimeSpan.FromSeconds(28);
+
+    private static readonly TimeSpan TypicalReusedFloorWarmup = TimeSpan.FromSeconds(8);
+
+    /// <summary>
+    /// A server's start-up and shutdown around a measurement that starts a process. A step lasted its warm-up and load
+    /// within a second (the log's resolution) in 41 of 41 steps of the calibration runs, new processes or kept ones, so
+    /// the counters read around the runs count for nothing.
+    /// </summary>
+    private static readonly TimeSpan Start = TimeSpan.FromSeconds(1);
 
     /// <summary>perf's attach and the edges of its window around the syscall pass's load.</summary>
     private static readonly TimeSpan PerfEdges = TimeSpan.FromSeconds(2);
 
-    /// <summary>Opening 10,000 connections in batches, and the waits around reading RSS.</summary>
+    /// <summary>Opening 10,000 connections in batches, and the waits around reading RSS, on a new process.</summary>
     private static readonly TimeSpan IdleStep = TimeSpan.FromSeconds(12);
 
     /// <summary>One step's length: at the least warm-up, with a typical one, and at the most.</summary>
-    public static (TimeSpan Least, TimeSpan Typical, TimeSpan Most) Of(Scenario scenario, ServerSpec server, BenchOptions options)
+    public static (TimeSpan Least, TimeSpan Typical, TimeSpan Most) Of(Step step, BenchOptions options)
     {
-        TimeSpan duration = options.DurationOf(scenario);
-        if (server.IsFloor)
-        {
-            // The floor warms up for the least warm-up and does not wait for its JIT.
-            TimeSpan floor = options.Warmup + duration + Overhead;
-            return (floor, floor, floor);
-        }
-        if (scenario.Kind == ScenarioKind.Idle)
+        if (step.Scenario.Kind == ScenarioKind.Idle)
         {
             return (IdleStep, IdleStep, IdleStep);
         }
-        TimeSpan rest = duration + Overhead + (options.NoPerf || scenario.Kind == ScenarioKind.Fairness ? TimeSpan.Zero : options.PerfDuration + PerfEdges);
-        return (options.Warmup + rest, TypicalWarmupWithin(options) + rest, options.WarmupLimit + rest);
+        bool perf = !options.NoPerf && !step.Server.IsFloor && step.Scenario.Kind != ScenarioKind.Fairness;
+        TimeSpan rest = options.DurationOf(step.Scenario) + (step.NewProcess ? Start : TimeSpan.Zero)
+            + (perf ? options.PerfDuration + PerfEdges : TimeSpan.Zero);
+        TimeSpan least = WarmupRule.Shortest(WarmupRule.Least(options.Warmup, step.NewProcess), options.WarmupLimit);
+        return (least + rest, TypicalWarmup(step, options) + rest, options.WarmupLimit + rest);
     }
 
-    public static string Describe(IEnumerable<(Scenario Scenario, ServerSpec Server)> steps, BenchOptions options)
+    public static string Describe(IEnumerable<Step> steps, BenchOptions options)
     {
-        var each = steps.Select(step => Of(step.Scenario, step.Server, options)).ToList();
+        var each = steps.Select(step => Of(step, options)).ToList();
         TimeSpan least = Sum(each.Select(e => e.Least));
         TimeSpan typical = Sum(each.Select(e => e.Typical));
         TimeSpan most = Sum(each.Select(e => e.Most));
@@ -52,7 +65,22 @@ internal static class RunEstimate
             // Fixed warm-ups (--quick): nothing to range over.
             return "~" + Clock(typical);
         }
-        return Format.Inv($"~{Clock(typical)} with warm-ups of {TypicalWarmupWithin(options).TotalSeconds:0} s (typical on the 2-CPU reference VM); {Clock(least)}–{Clock(most)} from the warm-up bounds");
+        return Format.Inv($"~{Clock(typical)} with the warm-ups typical of the 2-CPU reference VM; {Clock(least)}–{Clock(most)} from the warm-up bounds");
+    }
+
+    /// <summary>A step's typical warm-up, within the bounds the options set.</summary>
+    public static TimeSpan TypicalWarmup(Step step, BenchOptions options)
+    {
+        TimeSpan shortest = WarmupRule.Shortest(WarmupRule.Least(options.Warmup, step.NewProcess), options.WarmupLimit);
+        bool fairness = step.Scenario.Kind == ScenarioKind.Fairness;
+        TimeSpan typical = (step.Server.IsFloor, step.NewProcess) switch
+        {
+            (true, true) => TypicalNewFloorWarmup,
+            (true, false) => TypicalReusedFloorWarmup,
+            (false, true) => fairness ? options.WarmupLimit : TypicalNewWarmup,
+            (false, false) => fairness ? TypicalReusedFairnessWarmup : TypicalReusedWarmup,
+        };
+        return typical < shortest ? shortest : typical > options.WarmupLimit ? options.WarmupLimit : typical;
     }
 
     /// <summary>
@@ -75,10 +103,6 @@ internal static class RunEstimate
     public static string Clock(TimeSpan time) => time.TotalHours >= 1
         ? Format.Inv($"{(int)time.TotalHours} h {time.Minutes:00} min")
         : Format.Inv($"{Math.Max(1, (int)Math.Round(time.TotalMinutes))} min");
-
-    /// <summary>The typical warm-up, within the bounds the options set.</summary>
-    private static TimeSpan TypicalWarmupWithin(BenchOptions options) =>
-        TypicalWarmup < options.Warmup ? options.Warmup : TypicalWarmup > options.WarmupLimit ? options.WarmupLimit : TypicalWarmup;
 
     private static TimeSpan Sum(IEnumerable<TimeSpan> times) => times.Aggregate(TimeSpan.Zero, (a, b) => a + b);
 }

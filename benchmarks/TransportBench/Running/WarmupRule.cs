@@ -19,6 +19,35 @@ internal static class WarmupRule
     /// <summary>Load between two reads of the JIT's count once the least warm-up is done.</summary>
     public static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The least warm-up of a server process that already served a scenario this round (--warmup when that is
+    /// shorter). Kestrel's and the transport's shared paths are tiered by then; what the new scenario adds (its
+    /// endpoint, TLS, HTTP/2, uploads, closing connections) is new code, so the JIT must still go quiet under its load,
+    /// and it decides: in 49 such warm-ups on the 2-CPU reference VM (least 2, 3 or 5 s) the ones with new code
+    /// compiled from the first step on, in waves (h2: 32, 52, then 530 methods 6–8 s in), and went quiet after 12–26 s;
+    /// the others (latency after the page, the small shapes) were quiet at once, and for them the least is the cost.
+    /// Some had a lone quiet step and then more tier-ups (stream: 0, 17, 0, 9, 0, 0); none had two quiet steps before
+    /// its last two.
+    /// </summary>
+    public static readonly TimeSpan ReusedLeast = TimeSpan.FromSeconds(3);
+
+    /// <summary>The least warm-up: <paramref name="warmup"/> (--warmup) on a new process, at most <see cref="ReusedLeast"/> on one that served before.</summary>
+    public static TimeSpan Least(TimeSpan warmup, bool newProcess) => newProcess || warmup < ReusedLeast ? warmup : ReusedLeast;
+
+    /// <summary>
+    /// The shortest warm-up the rule allows: the least, then two quiet steps (fewer when <paramref name="limit"/> comes
+    /// first); a server whose JIT count cannot be read stops after the least.
+    /// </summary>
+    public static TimeSpan Shortest(TimeSpan least, TimeSpan limit)
+    {
+        int steps = 0;
+        while (steps < 2 && least + ((steps + 1) * Step) <= limit)
+        {
+            steps++;
+        }
+        return least + (steps * Step);
+    }
+
     /// <summary>Whether the last two steps (methods compiled in each) were both quiet.</summary>
     public static bool IsQuiet(IReadOnlyList<long> compiledPerStep) =>
         compiledPerStep.Count >= 2 && compiledPerStep[^1] <= QuietMethods && compiledPerStep[^2] <= QuietMethods;

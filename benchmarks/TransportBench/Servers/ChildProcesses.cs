@@ -21,6 +21,34 @@ internal static class ChildProcesses
     // threads while the exit handlers kill, and would otherwise start the next server after the last kill.
     private static volatile bool s_closed;
 
+    /// <summary>
+    /// How the runner starts every child: its output read by the runner, <paramref name="environment"/>'s variables set
+    /// (value) or removed (null).
+    /// </summary>
+    public static ProcessStartInfo StartInfo(
+        string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    {
+        var startInfo = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                startInfo.Environment.Remove(name);
+            }
+            else
+            {
+                startInfo.Environment[name] = value;
+            }
+        }
+        return startInfo;
+    }
+
     /// <summary>Starts a process and registers it in one step; refuses once the runner is stopping.</summary>
     /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
     public static Process Start(ProcessStartInfo startInfo)

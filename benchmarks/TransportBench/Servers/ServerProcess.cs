@@ -21,28 +21,24 @@ internal sealed partial class ServerProcess : IDisposable
 
     private readonly Process _process;
 
-    // Guarded by itself: written by the process's output callbacks, read for error messages.
-    private readonly Queue<string> _lastLines = new();
+    private readonly LastLines _lastLines = new(40);
 
     private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(Process process, ServerSetup setup)
-    {
-        _process = process;
-        Port = setup.ControlPort;
-        LoadUrl = setup.LoadUrl;
-    }
+    private readonly ServerSetup _setup;
+
+    private ServerProcess(Process process, ServerSetup setup) => (_process, _setup) = (process, setup);
 
     /// <summary>The HTTP/1.1 control port: /bench/stats, and the load of HTTP/1.1 scenarios.</summary>
-    public int Port { get; }
+    public int Port => _setup.ControlPort;
 
     public int Pid => _process.Id;
 
     /// <summary>The control endpoint's base URL, e.g. http://127.0.0.1:40123.</summary>
-    public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}");
+    public string BaseUrl => _setup.ControlUrl;
 
-    /// <summary>Where the scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
-    public string LoadUrl { get; }
+    /// <summary>Where a scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
+    public string LoadUrl(Scenario scenario) => _setup.LoadUrl(scenario);
 
     public ServerIdentity Identity => _ready.Task.Result;
 
@@ -59,29 +55,11 @@ internal sealed partial class ServerProcess : IDisposable
             "--SampleWeb:BenchStats=true",
         };
         arguments.AddRange(spec.Arguments);
-        // The scenario's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
+        // The setup's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
         arguments.AddRange(setup.Arguments);
         (string fileName, List<string> pinned) = CoreLayout.Pin(cores.ServerCpus, DotnetHost.Path, arguments);
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = sampleDirectory,
-        };
-        pinned.ForEach(startInfo.ArgumentList.Add);
-        foreach ((string name, string? value) in spec.Environment)
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(name);
-            }
-            else
-            {
-                startInfo.Environment[name] = value;
-            }
-        }
+        ProcessStartInfo startInfo = ChildProcesses.StartInfo(fileName, pinned, spec.Environment, sampleDirectory);
+        startInfo.RedirectStandardInput = true;
 
         var server = new ServerProcess(ChildProcesses.Start(startInfo), setup);
         server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
@@ -116,13 +94,7 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>The server's last output lines.</summary>
-    public string OutputTail()
-    {
-        lock (_lastLines)
-        {
-            return string.Join('\n', _lastLines);
-        }
-    }
+    public string OutputTail() => _lastLines.ToString();
 
     public bool HasExited => _process.HasExited;
 
@@ -134,17 +106,10 @@ internal sealed partial class ServerProcess : IDisposable
 
     private void OnLine(string? line)
     {
+        _lastLines.Add(line);
         if (line is null)
         {
             return;
-        }
-        lock (_lastLines)
-        {
-            _lastLines.Enqueue(line);
-            if (_lastLines.Count > 40)
-            {
-                _lastLines.Dequeue();
-            }
         }
         // SampleWeb's start line: "Transport: …; ProcessorCount N; server GC True; listening on …". It is logged once
         // Kestrel listens (ApplicationStarted), which is what "ready" means here.

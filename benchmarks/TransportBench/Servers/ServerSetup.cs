@@ -5,66 +5,56 @@ using System.Net.Sockets;
 namespace TransportBench.Servers;
 
 /// <summary>
-/// What one scenario asks of a server's start, the same for every server: its endpoints, the shape endpoints, one
-/// event loop for the fairness scenario. The control endpoint (HTTP/1.1) serves the runner's /bench/stats and every
-/// HTTP/1.1 scenario; TLS and h2c scenarios add a load endpoint of their own (both declared in Kestrel's
-/// configuration, which then ignores --urls).
+/// How the runner launches SampleWeb, the same for every server and every scenario, so that one process can serve
+/// all the scenarios of a round: the control endpoint (HTTP/1.1: the runner's /bench/stats and every HTTP/1.1
+/// scenario), an HTTPS endpoint (HTTP/1.1 over TLS with the runner's certificate) and an h2c endpoint (HTTP/2 only,
+/// cleartext), all declared in Kestrel's configuration, which then ignores --urls; and the /shapes/ endpoints. Only
+/// the fairness scenario asks for more: one event loop.
 /// </summary>
 /// <param name="ControlPort">The HTTP/1.1 port.</param>
-/// <param name="LoadUrl">Where the load goes, e.g. https://127.0.0.1:40124.</param>
+/// <param name="TlsUrl">The HTTPS endpoint, e.g. https://127.0.0.1:40124.</param>
+/// <param name="H2cUrl">The HTTP/2 cleartext endpoint.</param>
 /// <param name="Arguments">SampleWeb arguments.</param>
-internal sealed record ServerSetup(int ControlPort, string LoadUrl, IReadOnlyList<string> Arguments)
+internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl, IReadOnlyList<string> Arguments)
 {
-    public static ServerSetup For(Scenario scenario, BenchCertificate? certificate)
+    public string ControlUrl => Url("http", ControlPort);
+
+    /// <summary>Where a scenario's load goes.</summary>
+    public string LoadUrl(Scenario scenario) => scenario.Protocol switch
     {
-        int[] ports = FreePorts(scenario.Protocol == WireProtocol.Http11 ? 1 : 2);
+        WireProtocol.Https => TlsUrl,
+        WireProtocol.H2c => H2cUrl,
+        _ => ControlUrl,
+    };
+
+    /// <param name="oneLoop">The fairness scenario's one event loop (<c>ThreadCount=1</c>).</param>
+    public static ServerSetup Create(BenchCertificate certificate, bool oneLoop)
+    {
+        int[] ports = FreePorts(3);
         string control = Url("http", ports[0]);
-        var arguments = new List<string>();
-        string loadUrl = control;
-        switch (scenario.Protocol)
+        string tls = Url("https", ports[1]);
+        string h2c = Url("http", ports[2]);
+        var arguments = new List<string>
         {
-            case WireProtocol.Http11:
-                arguments.AddRange(["--urls", control]);
-                break;
-            case WireProtocol.Https:
-                if (certificate is null)
-                {
-                    throw new InvalidOperationException($"{scenario.Name} needs the runner's TLS certificate.");
-                }
-                loadUrl = Url("https", ports[1]);
-                arguments.AddRange(
-                [
-                    "--Kestrel:Endpoints:Control:Url=" + control,
-                    "--Kestrel:Endpoints:Tls:Url=" + loadUrl,
-                    // HTTP/1.1 only: ALPN then offers nothing else, as wrk expects.
-                    "--Kestrel:Endpoints:Tls:Protocols=Http1",
-                    "--Kestrel:Endpoints:Tls:Certificate:Path=" + certificate.Path,
-                    "--Kestrel:Endpoints:Tls:Certificate:Password=" + certificate.Password,
-                ]);
-                break;
-            case WireProtocol.H2c:
-                loadUrl = Url("http", ports[1]);
-                arguments.AddRange(
-                [
-                    "--Kestrel:Endpoints:Control:Url=" + control,
-                    "--Kestrel:Endpoints:H2c:Url=" + loadUrl,
-                    // HTTP/2 only on cleartext: prior knowledge, what h2load speaks to an http:// URL.
-                    "--Kestrel:Endpoints:H2c:Protocols=Http2",
-                ]);
-                break;
-        }
-        if (scenario.NeedsShapes)
-        {
-            arguments.Add("--SampleWeb:Shapes=true");
-        }
-        if (scenario.Kind == ScenarioKind.Fairness)
+            "--Kestrel:Endpoints:Control:Url=" + control,
+            "--Kestrel:Endpoints:Tls:Url=" + tls,
+            // HTTP/1.1 only: ALPN then offers nothing else, as wrk expects.
+            "--Kestrel:Endpoints:Tls:Protocols=Http1",
+            "--Kestrel:Endpoints:Tls:Certificate:Path=" + certificate.Path,
+            "--Kestrel:Endpoints:Tls:Certificate:Password=" + certificate.Password,
+            "--Kestrel:Endpoints:H2c:Url=" + h2c,
+            // HTTP/2 only on cleartext: prior knowledge, what h2load speaks to an http:// URL.
+            "--Kestrel:Endpoints:H2c:Protocols=Http2",
+            "--SampleWeb:Shapes=true",
+        };
+        if (oneLoop)
         {
             // Both connections on one loop, whatever the CPU count: the question is what one loop does with a
             // connection that always has data. Read only by the epoll transport; Sockets sizes its I/O threads and
             // queues by ProcessorCount, which is 1 here: the runner pins every server to one CPU for this scenario.
             arguments.Add("--Kestrel:EpollTransport:ThreadCount=1");
         }
-        return new ServerSetup(ports[0], loadUrl, arguments);
+        return new ServerSetup(ports[0], tls, h2c, arguments);
     }
 
     private static string Url(string scheme, int port) => string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{port}");

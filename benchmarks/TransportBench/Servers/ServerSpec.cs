@@ -26,63 +26,47 @@ internal sealed record ServerSpec(
     /// <summary>True for the in-memory floor: Kestrel and the app, no sockets, no kernel.</summary>
     public bool IsFloor => Transport is null;
 
+    /// <summary>The epoll event loops this server asks for (<c>--threads</c>), or null for the transport's default.</summary>
+    public int? ThreadCount { get; init; }
+
     /// <summary>The servers to run, in the order they alternate within a round.</summary>
     public static IReadOnlyList<ServerSpec> Create(BenchOptions options)
     {
-        var servers = new List<ServerSpec>();
-        foreach (string name in options.Servers)
+        // One environment for all, but for the one variable that defines a server.
+        ServerSpec Spec(string name, string? transport, string? argument = null, string? variable = null)
         {
-            switch (name)
+            var environment = new Dictionary<string, string?>
             {
-                case "sockets":
-                    servers.Add(new ServerSpec(name, "sockets", CommonEnvironment(options, inlineCompletions: false), []));
-                    break;
-                case "sockets-tuned":
-                    // The TechEmpower pairing: UnsafePreferInlineScheduling (SampleWeb sets it for this switch) plus
-                    // inline socket completions, read by the runtime at start-up.
-                    servers.Add(new ServerSpec(name, "sockets-tuned", CommonEnvironment(options, inlineCompletions: true), []));
-                    break;
-                case "epoll" when options.Threads is { Count: > 0 } threads:
-                    foreach (int count in threads)
-                    {
-                        servers.Add(new ServerSpec(
-                            string.Create(CultureInfo.InvariantCulture, $"epoll-t{count}"),
-                            "epoll",
-                            CommonEnvironment(options, inlineCompletions: false),
-                            [string.Create(CultureInfo.InvariantCulture, $"--Kestrel:EpollTransport:ThreadCount={count}")]));
-                    }
-                    break;
-                case "epoll":
-                    servers.Add(new ServerSpec(name, "epoll", CommonEnvironment(options, inlineCompletions: false), []));
-                    break;
-                case "epoll-inline":
-                    // The app on the event loop, no thread-pool hop: epoll's counterpart of sockets-tuned.
-                    servers.Add(new ServerSpec(name, "epoll", CommonEnvironment(options, inlineCompletions: false),
-                        ["--Kestrel:EpollTransport:UnsafePreferInlineScheduling=true"]));
-                    break;
-                case FloorName:
-                    var floorEnvironment = new Dictionary<string, string?>(CommonEnvironment(options, inlineCompletions: false))
-                    {
-                        // SampleWeb is a Web SDK app, whose runtimeconfig asks for server GC; the runner is not, so
-                        // its floor child asks through the environment to run under the same GC settings.
-                        ["DOTNET_gcServer"] = "1",
-                    };
-                    servers.Add(new ServerSpec(name, null, floorEnvironment, []));
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown server '{name}'.", nameof(options));
+                ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = null,
+                ["DOTNET_PROCESSOR_COUNT"] = options.ProcessorCount?.ToString(CultureInfo.InvariantCulture),
+                // Production settings whatever the caller's shell says.
+                ["ASPNETCORE_ENVIRONMENT"] = null,
+                ["DOTNET_ENVIRONMENT"] = null,
+                ["DOTNET_gcServer"] = null,
+            };
+            if (variable is not null)
+            {
+                environment[variable] = "1";
             }
+            return new(name, transport, environment, argument is null ? [] : [argument]);
         }
-        return servers;
-    }
 
-    private static Dictionary<string, string?> CommonEnvironment(BenchOptions options, bool inlineCompletions) => new()
-    {
-        ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = inlineCompletions ? "1" : null,
-        ["DOTNET_PROCESSOR_COUNT"] = options.ProcessorCount?.ToString(CultureInfo.InvariantCulture),
-        // Production settings whatever the caller's shell says.
-        ["ASPNETCORE_ENVIRONMENT"] = null,
-        ["DOTNET_ENVIRONMENT"] = null,
-        ["DOTNET_gcServer"] = null,
-    };
+        return [.. options.Servers.SelectMany(name => name switch
+        {
+            "sockets" => [Spec(name, "sockets")],
+            // The TechEmpower pairing: UnsafePreferInlineScheduling (SampleWeb sets it for this switch) plus inline socket
+            // completions, read by the runtime at start-up.
+            "sockets-tuned" => [Spec(name, "sockets-tuned", variable: "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS")],
+            "epoll" when options.Threads is { Count: > 0 } threads => threads.Select(count => Spec(
+                string.Create(CultureInfo.InvariantCulture, $"epoll-t{count}"), "epoll",
+                string.Create(CultureInfo.InvariantCulture, $"--Kestrel:EpollTransport:ThreadCount={count}")) with { ThreadCount = count }),
+            "epoll" => [Spec(name, "epoll")],
+            // The app on the event loop, no thread-pool hop: epoll's counterpart of sockets-tuned.
+            "epoll-inline" => [Spec(name, "epoll", "--Kestrel:EpollTransport:UnsafePreferInlineScheduling=true")],
+            // SampleWeb is a Web SDK app, whose runtimeconfig asks for server GC; the runner is not, so its floor child
+            // asks through the environment to run under the same GC settings.
+            FloorName => [Spec(name, null, variable: "DOTNET_gcServer")],
+            _ => throw new ArgumentException($"Unknown server '{name}'.", nameof(options)),
+        })];
+    }
 }

@@ -27,29 +27,7 @@ internal static class ToolRun
         string? workingDirectory = null,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(name);
-            }
-            else
-            {
-                startInfo.Environment[name] = value;
-            }
-        }
-        using Process process = ChildProcesses.Start(startInfo);
+        using Process process = ChildProcesses.Start(ChildProcesses.StartInfo(fileName, arguments, environment, workingDirectory));
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         Task readOut = PumpAsync(process.StandardOutput, stdout);

@@ -60,6 +60,19 @@ public sealed class ReportShapeTests
         Assert.Contains("| epoll | 10,000 | 8.64 KiB | 0.92× | 160 |  |", md, StringComparison.Ordinal);
     }
 
+    /// <summary>What the warm-ups were, new processes apart from kept ones, and what peak RSS means when processes are kept.</summary>
+    [Fact]
+    public void MarkdownRender_Report_WarmupsAndThePeakRssOfKeptProcesses()
+    {
+        string md = MarkdownReport.Render(SampleRun.Report());
+
+        Assert.Contains("- Warm-up per measurement (the warm-up s column: medians): 31 s on a new server process (3), 12 s on one kept " +
+            "from the round's earlier scenarios (1); the JIT went quiet in 4 of 4.", md, StringComparison.Ordinal);
+        Assert.Contains("- Peak RSS: the server process's VmHWM over the scenario, reset at its start.", md, StringComparison.Ordinal);
+        Assert.Contains("| 97 / 42 | 0 | 31 |", md, StringComparison.Ordinal);
+        Assert.Contains("| 73 / 43 | 0 | 12 |", md, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MarkdownRender_FailedMeasurement_ErrorVerbatimUnderErrors()
     {

@@ -28,6 +28,7 @@ internal static class SampleRun
                 Scenario = "latency", Server = "sockets", Round = 1, RequestsPerSecond = 35_641, CpuMicrosPerRequest = 21.4,
                 KernelMicrosPerRequest = 12.0, FixedRate = new FixedRateResult(356_410, 0, 35_754, 35_641, 480, 900, 4_410, 12_200, 15_000),
                 Cpu = new CpuUse(TimeSpan.FromSeconds(7.3), TimeSpan.FromSeconds(4), 73, 43, 0), PeakRssKib = 77 * 1024,
+                WarmupSeconds = 12.4, JitSettled = true,
             },
             new RoundSample { Scenario = "latency", Server = "epoll", Round = 1, Error = LatencyError },
             Idle("sockets", 9.44),
@@ -55,6 +56,7 @@ internal static class SampleRun
         Load = new LoadResult("wrk", (long)(rate * 10), 10, 1_000_000, 0, 0, 0, 500, 4_000, 9_000),
         Syscalls = syscalls,
         SyscallsUnavailable = syscalls is null ? "n/a (no sockets: nothing to count)" : null,
+        NewProcess = true,
         WarmupSeconds = 31,
         JitSettled = true,
     };

@@ -24,6 +24,28 @@ public sealed class WarmupRuleTests
         Assert.Equal(quiet, WarmupRule.IsQuiet(steps));
     }
 
+    /// <summary>A process kept from the round's earlier scenarios starts from 3 s; --warmup below that wins.</summary>
+    [Theory]
+    [InlineData(20, true, 20)]
+    [InlineData(20, false, 3)]
+    [InlineData(2, false, 2)]
+    [InlineData(0.5, true, 0.5)]
+    public void Least_NewOrKeptProcess_WarmupOrTheShorterReusedLeast(double warmup, bool newProcess, double least)
+    {
+        Assert.Equal(least, WarmupRule.Least(TimeSpan.FromSeconds(warmup), newProcess).TotalSeconds);
+    }
+
+    /// <summary>The least, then two quiet steps if the limit allows them.</summary>
+    [Theory]
+    [InlineData(20, 60, 24)]
+    [InlineData(3, 60, 7)]
+    [InlineData(20, 23, 22)]
+    [InlineData(0.5, 0.5, 0.5)]
+    public void Shortest_LeastAndLimit_LeastPlusTheQuietStepsThatFit(double least, double limit, double shortest)
+    {
+        Assert.Equal(shortest, WarmupRule.Shortest(TimeSpan.FromSeconds(least), TimeSpan.FromSeconds(limit)).TotalSeconds);
+    }
+
     /// <summary>A step is taken only if it ends by the limit: from 20 s, steps end at 22 and 24; one to 26 would pass 25.</summary>
     [Fact]
     public async Task RunAsync_NearTheLimit_AnotherStepOnlyIfItEndsByIt()

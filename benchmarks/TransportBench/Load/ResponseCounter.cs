@@ -1,12 +1,13 @@
 using System.Buffers;
 using System.Buffers.Text;
 
-namespace TransportBench.Floor;
+namespace TransportBench.Load;
 
 /// <summary>
 /// Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then a body framed by
 /// Content-Length or by chunked encoding (the shapes without Content-Length: a minimal API's string, streams,
-/// events). One instance per connection, used by its client only. Allocates nothing unless a header block spans pipe
+/// events). One instance per connection, used by its client only (the floor's), or one per response
+/// (<see cref="HoldsResponse"/>: the idle and fairness clients). Allocates nothing unless a header block spans pipe
 /// segments.
 /// </summary>
 internal sealed class ResponseCounter
@@ -44,6 +45,16 @@ internal sealed class ResponseCounter
 
     /// <summary>Responses whose status was not 200.</summary>
     public long Non200 { get; private set; }
+
+    /// <summary>Whether <paramref name="received"/> holds a whole response; <paramref name="ok"/>: its status was 200.</summary>
+    public static bool HoldsResponse(ReadOnlyMemory<byte> received, out bool ok)
+    {
+        var counter = new ResponseCounter();
+        var buffer = new ReadOnlySequence<byte>(received);
+        bool whole = counter.Consume(ref buffer) > 0;
+        ok = counter.Non200 == 0;
+        return whole;
+    }
 
     /// <summary>
     /// Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the first byte

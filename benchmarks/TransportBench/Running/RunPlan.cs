@@ -1,0 +1,56 @@
+using TransportBench.Servers;
+
+namespace TransportBench.Running;
+
+/// <summary>One measurement of a run: a server in a scenario in a round.</summary>
+/// <param name="NewProcess">Whether it starts a server process, and so warms up from --warmup, rather than using the
+/// one its server keeps for the round.</param>
+/// <param name="OwnProcess">Whether that process serves this scenario alone (and ends with it).</param>
+internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, bool NewProcess, bool OwnProcess);
+
+/// <summary>
+/// The order of a run, and which process serves each measurement. Round after round; in a round, the scenarios in the
+/// order given, and in each scenario every server once, one after another (A B C), so that drift on a shared machine
+/// hits all of them alike; the order of the servers turns by one each round (B C A, then C A B), so that none is
+/// always measured first. Each server keeps one process for the round, started at its first scenario, for every
+/// scenario that can share it; the others get one of their own (<see cref="NeedsOwnProcess"/>). The floor runs only
+/// what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.
+/// </summary>
+internal static class RunPlan
+{
+    /// <param name="oneCpuOneRuntimeCpu">The server CPUs are one CPU and the runtime sees one (no --processor-count
+    /// above 1): the round's processes then already run as the fairness scenario asks.</param>
+    public static List<Step> Create(IReadOnlyList<Scenario> scenarios, IReadOnlyList<ServerSpec> servers, int rounds, bool oneCpuOneRuntimeCpu)
+    {
+        var steps = new List<Step>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            int turn = (round - 1) % servers.Count;
+            ServerSpec[] order = [.. servers.Skip(turn), .. servers.Take(turn)];
+            var started = new HashSet<string>();
+            foreach (Scenario scenario in scenarios)
+            {
+                foreach (ServerSpec server in order.Where(server => !server.IsFloor || scenario.FloorServes))
+                {
+                    bool own = NeedsOwnProcess(scenario, server, oneCpuOneRuntimeCpu);
+                    steps.Add(new Step(scenario, round, server, own || started.Add(server.Name), own));
+                }
+            }
+        }
+        return steps;
+    }
+
+    /// <summary>
+    /// Whether a measurement needs a server process of its own. Idle does: it measures RSS per connection, which a
+    /// process whose heap and pools already grew would partly hide. Fairness asks for one server CPU and one event
+    /// loop: where the round's process already has both, it is the same process configuration, and it serves; that
+    /// is when the server runs on one CPU, its runtime sees one (Sockets sizes its I/O queues by ProcessorCount, the
+    /// epoll transport's ThreadCount defaults to it), and it asks for no more loops itself (<c>--threads</c>).
+    /// </summary>
+    public static bool NeedsOwnProcess(Scenario scenario, ServerSpec server, bool oneCpuOneRuntimeCpu) => scenario.Kind switch
+    {
+        ScenarioKind.Idle => true,
+        ScenarioKind.Fairness => !oneCpuOneRuntimeCpu || server.ThreadCount > 1,
+        _ => false,
+    };
+}
