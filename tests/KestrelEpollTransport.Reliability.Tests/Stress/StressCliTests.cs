@@ -72,13 +72,18 @@ public sealed class StressCliTests(ITestOutputHelper output)
     }
 
     /// <summary>A misspelt option, a value out of range or not among the choices, a missing command: exit code 2 and a message naming it, nothing run.</summary>
+    public static TheoryData<string, string> WrongOptions => new()
+    {
+        { "run --clientz 4", "'--clientz'" },
+        { "serve --transport epol", "'epol'" },
+        { "run --clients 0", "--clients must be at least 1, not 0" },
+        { "run --duration soon", "'soon'" },
+        { "run --ops get,fetch", "'fetch' is not an exchange" },
+        { "", "Required command was not provided" },
+    };
+
     [Theory]
-    [InlineData("run --clientz 4", "'--clientz'")]
-    [InlineData("serve --transport epol", "'epol'")]
-    [InlineData("run --clients 0", "--clients must be at least 1, not 0")]
-    [InlineData("run --duration soon", "'soon'")]
-    [InlineData("run --ops get,fetch", "'fetch' is not an exchange")]
-    [InlineData("", "Required command was not provided")]
+    [MemberData(nameof(WrongOptions))]
     public async Task StressCli_WrongOption_ExitCodeTwoAndClearMessage(string arguments, string message)
     {
         var result = await StressAsync(Timeouts.Default, arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries));
