@@ -17,8 +17,8 @@ namespace KestrelEpollTransport.Internal;
 /// on), or the turn's read budget is spent (the rest is read by posted work, behind the loop's other events). When a
 /// flush does not complete at once (the reader is <c>MaxReadBufferSize</c> behind) reading pauses until it does.</para>
 /// <para>Send (EpollConnection.Send.cs): an async loop reads the output pipe and writes what it holds with one
-/// sendmsg. Its reader scheduler (<see cref="SendScheduler"/>) runs it right after the work that flushed, on the same
-/// thread, so a burst of flushes goes out in one write. On EAGAIN (or a short write) it waits for the next writable
+/// sendmsg. Its reader scheduler (<see cref="SendScheduler"/>) runs it after the work that flushed (the pool's global
+/// queue: usually on that thread), so a burst of flushes goes out in one write. On EAGAIN (or a short write) it waits for the next writable
 /// edge and goes on on the loop thread. A call from a thread other than the loop holds a reference on the fd, so it
 /// can never be closed (and its number reused) under the call.</para>
 /// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them and the two rules (input completes exactly
