@@ -104,6 +104,15 @@ internal static class PerfStat
         }
     }
 
+    /// <summary>
+    /// Whether a failed pass failed only because a thread of the server ended while perf attached to each of its
+    /// threads (perf lists them, then opens its counters on each: one gone in between is ESRCH, "No such process").
+    /// Counting again is then sound; any other failure is the report's.
+    /// </summary>
+    public static bool FailedOnAThreadThatEnded(string failure) =>
+        failure.Contains("perf stat failed", StringComparison.Ordinal)
+        && failure.Contains("(No such process)", StringComparison.Ordinal);
+
     private static async Task<string?> TryCountAsync(CancellationToken cancellationToken)
     {
         ToolResult result = await ToolRun.RunAsync("perf", ["stat", "-x", ",", .. EventArguments(), "true"],

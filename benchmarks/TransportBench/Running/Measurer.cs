@@ -274,6 +274,14 @@ internal sealed class Measurer(
             return;
         }
         progress.Phase("counting syscalls (perf)", options.PerfDuration + TimeSpan.FromSeconds(1.5));
-        sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
+        try
+        {
+            sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
+        }
+        catch (InvalidOperationException e) when (PerfStat.FailedOnAThreadThatEnded(e.Message))
+        {
+            // A pool thread retired while perf attached (once in 189 passes of a full run): count once more.
+            sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
+        }
     }
 }

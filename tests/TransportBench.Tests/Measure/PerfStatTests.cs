@@ -72,4 +72,23 @@ public sealed class PerfStatTests
         Assert.Equal(["sendto"], counts.BySyscall.Keys);
         Assert.Equal(400, counts.SocketWrites);
     }
+
+    /// <summary>The failure of a full run's pass (sockets-tuned, upload-4k): a thread ended between perf's listing and its attach.</summary>
+    private const string ThreadEndedFailure = """
+        perf stat failed (exit 255):
+        Error:
+        The sys_perf_event_open() syscall returned with 3 (No such process) for event (syscalls:sys_enter_readv).
+        /bin/dmesg | grep -i perf may provide additional information.
+        """;
+
+    [Fact]
+    public void FailedOnAThreadThatEnded_TheNoSuchProcessFailure_CountedAgain() =>
+        Assert.True(PerfStat.FailedOnAThreadThatEnded(ThreadEndedFailure));
+
+    [Theory]
+    [InlineData("perf stat failed (exit 255):\nError:\nNo permission to enable syscalls:sys_enter_read event.")]
+    [InlineData("perf stat failed (exit 129):\nusage: perf stat [<options>] [<command>]")]
+    [InlineData("wrk failed: connection refused (No such process)")]
+    public void FailedOnAThreadThatEnded_AnyOtherFailure_Reported(string failure) =>
+        Assert.False(PerfStat.FailedOnAThreadThatEnded(failure));
 }
