@@ -43,6 +43,18 @@ public sealed class EpollTransportOptions
     public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
 
     /// <summary>
+    /// File descriptors the transport keeps free for the rest of the process: listeners stop calling accept4 while
+    /// accepting one more connection would leave fewer than this many below the soft <c>RLIMIT_NOFILE</c> (pending
+    /// connections wait in the backlog until connections close). <see langword="null"/> means the default.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to the larger of 32 and 5 % of the soft limit at the time. The runtime needs free fds to start threads
+    /// (and aborts the process when it cannot); files, outgoing connections and logs need them too. With several
+    /// listeners or hosts in one process, the largest headroom any of them asks for applies to all.
+    /// </remarks>
+    public int? FdHeadroom { get; set; }
+
+    /// <summary>
     /// Runs application code (Kestrel's request processing) inline on the event loop thread instead of the thread pool.
     /// </summary>
     /// <remarks>

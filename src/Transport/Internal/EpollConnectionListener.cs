@@ -12,22 +12,36 @@ namespace KestrelEpollTransport.Internal;
 /// calls run on the thread that calls <see cref="AcceptAsync"/> (Kestrel's accept loop), never on an event loop.
 /// </summary>
 /// <remarks>
-/// Kestrel calls <see cref="AcceptAsync"/> in one loop and stops accepting forever if it throws, so every error that
-/// concerns a single pending connection or a passing shortage (EMFILE, ENFILE, ENOBUFS, ENOMEM) is handled here:
-/// shortages back off on a timer (no spin: edges that arrive meanwhile only set the signal) and are logged once per
-/// burst. <c>null</c> is returned once unbound.
+/// <para>Kestrel calls <see cref="AcceptAsync"/> in one loop and stops accepting forever if it throws, so every error
+/// that concerns a single pending connection or a passing shortage is handled here; it throws only for a listener that
+/// can never accept again (ENOTSOCK, EOPNOTSUPP...), which Kestrel then logs as an error. <c>null</c> is returned once
+/// unbound.</para>
+/// <para>File descriptors. Every accept4 first takes room in the process's <see cref="FdBudget"/>: at the budget's cap
+/// the listener stops calling accept4 (pending connections wait in the kernel's backlog) until the close path wakes it,
+/// so the process always keeps the budget's headroom free. EMFILE/ENFILE still happen when the rest of the process
+/// took that headroom: then the budget's reserve is given back before anything else runs, and accepting resumes only
+/// once the reserve and a headroom beyond it are free again. Each burst (until the backlog drains) is logged once.</para>
+/// <para>Waking up again (<see cref="_retry"/>) needs no pool thread: the loop's timer and the close path signal it on
+/// the loop thread, and Kestrel's accept loop resumes inline there, so connections are let in even while handlers block
+/// every pool thread.</para>
 /// </remarks>
-internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandler
+internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandler, FdBudget.IWaiter
 {
     /// <summary>First back-off after EMFILE/ENFILE; doubles per failure up to <see cref="MaxBackoff"/>.</summary>
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The longest back-off: how late, at most, connections are let in after the rest of the process freed fds.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often a listener waiting at the cap recalibrates (the rest of the process may have closed fds).</summary>
+    private static readonly TimeSpan CapRecheck = TimeSpan.FromSeconds(1);
 
     private readonly ListenSocket _socket;
     private readonly SafeFdHandle _handle;
     private readonly EpollEventLoop _loop;
     private readonly EpollEventLoopGroup _group;
     private readonly Action<EpollEventLoopGroup> _releaseGroup;
+    private readonly FdBudget _budget;
     private readonly ILogger _logger;
     private readonly ILogger _connectionLogger;
     /// <summary>The local end point every connection shares, or null when each must ask (wildcard, inherited fd).</summary>
@@ -36,22 +50,24 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>Edges of the listen fd, from the loop; the accept thread waits on it. Resumes on the thread pool.</summary>
     private readonly ReadinessSignal _acceptable = new(runContinuationsAsynchronously: true);
 
-    /// <summary>Ends a back-off: set by the loop's timer, closed (waking with false) by unbind. Resumes on the thread pool.</summary>
-    private readonly ReadinessSignal _backoffElapsed = new(runContinuationsAsynchronously: true);
+    /// <summary>
+    /// Try accepting again: signalled on the loop thread by the loop's timer (a back-off, a cap re-check) and by the
+    /// budget's close-path wake-up, closed (waking with false) by unbind. Resumes inline, on the loop: needs no pool thread.
+    /// </summary>
+    private readonly ReadinessSignal _retry = new(runContinuationsAsynchronously: false);
 
-    /// <summary>In a burst of EMFILE/ENFILE (logged at its start); cleared when accept4 drains the backlog. Accept thread only
-    /// (Kestrel calls AcceptAsync serially).</summary>
+    /// <summary>The rest of the process took the headroom (EMFILE/ENFILE): retry only once the budget recovers. Accept thread only.</summary>
     private bool _exhausted;
 
-    /// <summary>
-    /// fds held in reserve while accepting, released the moment accept4 reports EMFILE/ENFILE so the rest of the
-    /// process is never left with none (starting a thread takes fds, and .NET aborts the process with "Out of memory"
-    /// when it cannot). Accepting resumes only once the whole reserve could be taken back. Accept thread only.
-    /// </summary>
-    private readonly List<SafeFdHandle> _fdReserve = [];
+    /// <summary>This burst was logged (EMFILE or the cap); cleared when accept4 drains the backlog. Accept thread only.</summary>
+    private bool _burstLogged;
 
-    /// <summary>How many fds <see cref="_fdReserve"/> holds: enough for a few thread starts (two fds each) at once.</summary>
-    private const int FdReserveSize = 16;
+    /// <summary>When the budget was last recalibrated by this listener at the cap (Environment.TickCount64). Accept thread only.</summary>
+    private long _lastRecheck;
+
+    /// <summary>When this listener's pending loop timer is due (Environment.TickCount64), or 0 when none is. Written by the
+    /// accept thread when it schedules one, cleared by the timer on the loop.</summary>
+    private long _timerDue;
 
     /// <summary>The next back-off; doubles within a burst. Accept thread only.</summary>
     private TimeSpan _backoff = MinBackoff;
@@ -62,13 +78,14 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>0 until <see cref="DisposeAsync"/>; then 1. Interlocked.</summary>
     private int _disposed;
 
-    private EpollConnectionListener(ListenSocket socket, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    private EpollConnectionListener(ListenSocket socket, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory, FdBudget budget)
     {
         _socket = socket;
         _handle = socket.Handle;
         EndPoint = socket.EndPoint;
         _group = group;
         _releaseGroup = releaseGroup;
+        _budget = budget;
         _loop = group.Next();
         _logger = loggerFactory.CreateLogger("KestrelEpollTransport.Listener");
         _connectionLogger = loggerFactory.CreateLogger("KestrelEpollTransport.Connection");
@@ -79,8 +96,6 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             UnixDomainSocketEndPoint unix => unix,
             _ => null,
         };
-        // Bound while already short of fds: accept nothing until the reserve can be taken.
-        _exhausted = !TryTakeFdReserve();
     }
 
     public EndPoint EndPoint { get; }
@@ -90,18 +105,22 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
 
     /// <summary>Opens a listening socket for <paramref name="endPoint"/> and registers it with a loop.</summary>
     /// <exception cref="AddressInUseException">The address (or Unix socket path) is in use.</exception>
-    public static EpollConnectionListener Bind(EndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory)
+    public static EpollConnectionListener Bind(EndPoint endPoint, EpollTransportOptions options, EpollEventLoopGroup group, Action<EpollEventLoopGroup> releaseGroup, ILoggerFactory loggerFactory, FdBudget? budget = null)
     {
         var socket = ListenSocket.Open(endPoint, options.Backlog);
         EpollConnectionListener? listener = null;
+        bool attached = false;
         try
         {
-            listener = new EpollConnectionListener(socket, group, releaseGroup, loggerFactory);
+            listener = new EpollConnectionListener(socket, group, releaseGroup, loggerFactory, budget ?? FdBudget.Process);
+            // Bound while already short of fds: accept nothing until the budget recovers.
+            listener._exhausted = !listener._budget.Attach(listener, options.FdHeadroom);
+            attached = true;
             listener.EpollToken = listener._loop.ReserveToken();
             int result = listener._loop.Register(socket.Handle.Fd, Epoll.EPOLLIN | Epoll.EPOLLET, listener);
             if (result < 0)
             {
-                // Register released the slot; the fd reserve and the socket are released below.
+                // Register released the slot; the budget and the socket are released below.
                 throw new IOException($"epoll_ctl(ADD) of the listener on {endPoint} failed: {Errno.Describe(-result)}");
             }
             EpollTransportLog.Listening(listener._logger, socket.EndPoint, socket.Handle.Fd);
@@ -109,7 +128,10 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         }
         catch
         {
-            listener?.ReleaseFdReserve();
+            if (attached)
+            {
+                listener!._budget.Detach(listener);
+            }
             socket.RemoveSocketFile();
             socket.Handle.Dispose();
             throw;
@@ -129,10 +151,32 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 return null;
             }
 
-            if (_exhausted && !TryTakeFdReserve())
+            if (_exhausted)
             {
-                // Still short of fds: keep the headroom for the rest of the process and wait again.
-                if (!await BackOffAsync())
+                if (!_budget.TryRecover())
+                {
+                    // Still short of fds: keep what headroom there is for the rest of the process and wait again.
+                    if (!await WaitAsync(_backoff, untilRoom: false))
+                    {
+                        return null;
+                    }
+                    _backoff = _backoff * 2 < MaxBackoff ? _backoff * 2 : MaxBackoff;
+                    continue;
+                }
+                _exhausted = false;
+                _backoff = MinBackoff;
+            }
+
+            if (!_budget.TryTake() && !TryTakeAfterRecheck())
+            {
+                // At the cap: pending connections wait in the backlog until the transport closes some of its fds.
+                _group.Metrics.AcceptDeferred();
+                if (!_burstLogged)
+                {
+                    _burstLogged = true;
+                    EpollTransportLog.AcceptAtFdBudget(_logger, EndPoint, _budget.Held, _budget.Headroom);
+                }
+                if (!await WaitAsync(CapRecheck, untilRoom: true))
                 {
                     return null;
                 }
@@ -143,27 +187,42 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             int fd = TryAccept(out var peer);
             if (fd >= 0)
             {
+                _budget.Accepted(fd);
                 if (TryCreateConnection(fd, ref peer) is { } connection)
                 {
                     return connection;
                 }
                 continue;
             }
+            _budget.Return();
 
             int errno = -fd;
-            if (errno == Errno.EAGAIN)
+            if (Errno.IsResourceExhaustion(errno))
+            {
+                // First, before a log line, a metric or a hand-off (each may need an fd or a thread): fds back to the process.
+                _budget.OnExhausted();
+                _exhausted = true;
+                _group.Metrics.AcceptError(Errno.Name(errno));
+                if (!_burstLogged)
+                {
+                    // Once per burst: at the limit, accepts alternate with EMFILE as fds come and go; that is one burst
+                    // until the backlog is drained.
+                    _burstLogged = true;
+                    EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)_backoff.TotalMilliseconds);
+                }
+            }
+            else if (errno == Errno.EAGAIN)
             {
                 // The backlog is drained: a burst of exhaustion, if any, is over.
-                _exhausted = false;
-                _backoff = MinBackoff;
+                _burstLogged = false;
                 if (!await _acceptable.WaitAsync())
                 {
                     return null;
                 }
             }
-            else if (errno == Errno.EBADF || errno == Errno.EINVAL)
+            else if (Volatile.Read(ref _unbound) != 0)
             {
-                // The listen fd was closed by UnbindAsync.
+                // EBADF, EINVAL...: the listen fd was closed by UnbindAsync.
                 return null;
             }
             else if (Errno.IsTransientAcceptError(errno))
@@ -171,76 +230,69 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 _group.Metrics.AcceptError(Errno.Name(errno));
                 EpollTransportLog.AcceptTransientError(_logger, EndPoint, Errno.Describe(errno));
             }
-            else if (Errno.IsResourceExhaustion(errno))
-            {
-                _group.Metrics.AcceptError(Errno.Name(errno));
-                ReleaseFdReserve();
-                if (!_exhausted)
-                {
-                    // Once per burst: at the limit, accepts alternate with EMFILE as fds come and go; that is one burst
-                    // until the backlog is drained.
-                    _exhausted = true;
-                    EpollTransportLog.AcceptResourceExhausted(_logger, EndPoint, Errno.Describe(errno), (int)_backoff.TotalMilliseconds);
-                }
-                if (!await BackOffAsync())
-                {
-                    return null; // unbound during the back-off
-                }
-            }
             else
             {
-                // ENOTSOCK, EOPNOTSUPP...: the listener itself is broken; nothing will ever be accepted.
-                EpollTransportLog.AcceptFailed(_logger, EndPoint, Errno.Describe(errno));
-                return null;
+                // ENOTSOCK, EOPNOTSUPP, EINVAL on a bound listener...: it is broken and will never accept again. As
+                // Sockets, the error escapes: Kestrel logs it and stops accepting on this end point.
+                _group.Metrics.AcceptError(Errno.Name(errno));
+                throw new IOException($"Accepting on {EndPoint} failed: {Errno.Describe(errno)}. The listener cannot accept any more connections.");
             }
         }
     }
 
     /// <summary>
-    /// Waits out one back-off; false when unbound meanwhile. No spin: pending connections raise no new edge meanwhile
-    /// (edge-triggered), and the wait is a timer on the loop, which needs no fd or thread (both may be out now).
+    /// At the cap: once per <see cref="CapRecheck"/>, recalibrates (the rest of the process may have closed or opened
+    /// fds since) and takes again. Accept thread.
     /// </summary>
-    private async ValueTask<bool> BackOffAsync()
+    private bool TryTakeAfterRecheck()
     {
-        _backoffElapsed.Reset();
-        var elapsed = _backoffElapsed.WaitAsync();
-        _loop.ScheduleAfter(_backoff, static s => ((ReadinessSignal)s!).Signal(), _backoffElapsed);
-        bool result = await elapsed;
-        _backoff = _backoff * 2 < MaxBackoff ? _backoff * 2 : MaxBackoff;
+        long now = Environment.TickCount64;
+        if (now - _lastRecheck < (long)CapRecheck.TotalMilliseconds)
+        {
+            return false;
+        }
+        _lastRecheck = now;
+        _budget.Calibrate();
+        return _budget.TryTake();
+    }
+
+    /// <summary>
+    /// Waits for <see cref="_retry"/>: signalled by the loop's timer after <paramref name="delay"/>, by the budget's
+    /// close-path wake-up when <paramref name="untilRoom"/> (true at once if there is room already), or closed by
+    /// unbind (false). No spin: pending connections raise no new edge meanwhile (edge-triggered), and the timer is the
+    /// loop, which needs no fd or thread (both may be out now).
+    /// </summary>
+    private async ValueTask<bool> WaitAsync(TimeSpan delay, bool untilRoom)
+    {
+        // Before registering: a wake-up that comes between the two is kept, not reset away.
+        _retry.Reset();
+        if (untilRoom && _budget.WaitForRoom(this))
+        {
+            return true;
+        }
+        long due = Environment.TickCount64 + (long)delay.TotalMilliseconds;
+        long pending = Volatile.Read(ref _timerDue);
+        if (pending == 0 || due < pending)
+        {
+            // One timer at a time, unless this one is due sooner (a back-off while a cap re-check is pending).
+            Volatile.Write(ref _timerDue, due);
+            _loop.ScheduleAfter(delay, static s =>
+            {
+                var listener = (EpollConnectionListener)s!;
+                Volatile.Write(ref listener._timerDue, 0);
+                listener._retry.Signal();
+            }, this);
+        }
+        bool result = await _retry.WaitAsync().ConfigureAwait(false);
+        if (untilRoom)
+        {
+            _budget.StopWaiting(this);
+        }
         return result;
     }
 
-    /// <summary>Fills the fd reserve; false (and nothing held) when the process is still out of fds.</summary>
-    private bool TryTakeFdReserve()
-    {
-        lock (_fdReserve)
-        {
-            while (_fdReserve.Count < FdReserveSize && Volatile.Read(ref _unbound) == 0)
-            {
-                int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
-                if (fd < 0)
-                {
-                    ReleaseFdReserve();
-                    return false;
-                }
-                _fdReserve.Add(new SafeFdHandle(fd));
-            }
-            return true;
-        }
-    }
-
-    /// <summary>Gives the reserve back to the process. Any thread (unbind).</summary>
-    private void ReleaseFdReserve()
-    {
-        lock (_fdReserve)
-        {
-            foreach (var handle in _fdReserve)
-            {
-                handle.Dispose();
-            }
-            _fdReserve.Clear();
-        }
-    }
+    /// <summary>The budget has room again (the close path): retry on the loop thread. Any thread; never blocks.</summary>
+    void FdBudget.IWaiter.Wake() => _loop.Schedule(static s => ((ReadinessSignal)s!).Signal(), _retry);
 
     /// <summary>accept4 holding a reference on the listen fd, so a concurrent unbind cannot close it mid-call.</summary>
     private int TryAccept(out SockAddr peer)
@@ -271,7 +323,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// </summary>
     private EpollConnection? TryCreateConnection(int fd, ref SockAddr peer)
     {
-        var handle = new SafeFdHandle(fd);
+        var handle = new SafeFdHandle(fd, _budget);
         try
         {
             return CreateConnection(handle, ref peer);
@@ -318,12 +370,12 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         {
             _loop.Unregister(_handle.Fd, this);
             _acceptable.Close();
-            _backoffElapsed.Close();
+            _retry.Close();
             // Closing the listen fd refuses new connections at once; a concurrent accept4 keeps it open until it returns.
             // An inherited fd is not ours: the handle leaves it open (connections then wait in its backlog).
             _handle.Dispose();
             _socket.RemoveSocketFile();
-            ReleaseFdReserve();
+            _budget.Detach(this);
             EpollTransportLog.Unbound(_logger, EndPoint);
         }
     }

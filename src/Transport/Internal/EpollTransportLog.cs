@@ -35,6 +35,9 @@ internal static partial class EpollTransportLog
     [LoggerMessage(104, LogLevel.Error, "Accepting on {EndPoint} failed: {Error}. The listener stops accepting.")]
     public static partial void AcceptFailed(ILogger logger, System.Net.EndPoint endPoint, string error);
 
+    [LoggerMessage(106, LogLevel.Warning, "Accepting on {EndPoint} paused: the transport holds {Held} fds, as many as the open-file limit allows while keeping {Headroom} free for the rest of the process. Pending connections wait in the backlog until connections close; open connections are still served. Logged once per burst.")]
+    public static partial void AcceptAtFdBudget(ILogger logger, System.Net.EndPoint endPoint, int held, int headroom);
+
     [LoggerMessage(105, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; it was closed and accepting goes on.")]
     public static partial void ConnectionSetupFailed(ILogger logger, System.Net.EndPoint endPoint, Exception exception);
 

@@ -18,6 +18,7 @@ internal sealed class EpollTransportMetrics
     private readonly Counter<long> _connectionsAccepted;
     private readonly UpDownCounter<long> _connectionsActive;
     private readonly Counter<long> _acceptErrors;
+    private readonly Counter<long> _acceptDeferred;
     private readonly Counter<long> _bytesRead;
     private readonly Counter<long> _bytesWritten;
     private readonly Counter<long> _wakeups;
@@ -34,6 +35,7 @@ internal sealed class EpollTransportMetrics
         _connectionsAccepted = _meter.CreateCounter<long>("epoll.connections.accepted", "{connection}", "Connections accepted.");
         _connectionsActive = _meter.CreateUpDownCounter<long>("epoll.connections.active", "{connection}", "Connections open now.");
         _acceptErrors = _meter.CreateCounter<long>("epoll.accept.errors", "{error}", "accept4 failures other than EAGAIN (tag error: EMFILE, ENFILE, ...).");
+        _acceptDeferred = _meter.CreateCounter<long>("epoll.accept.deferred", "{deferral}", "Times a listener stopped calling accept4 because the transport reached its fd budget (pending connections wait in the backlog).");
         _bytesRead = _meter.CreateCounter<long>("epoll.connection.bytes_read", "By", "Bytes read from connections.");
         _bytesWritten = _meter.CreateCounter<long>("epoll.connection.bytes_written", "By", "Bytes written to connections.");
         _wakeups = _meter.CreateCounter<long>("epoll.loop.wakeups", "{wakeup}", "eventfd writes that woke a blocked loop.");
@@ -56,6 +58,8 @@ internal sealed class EpollTransportMetrics
     public void ConnectionClosed() => _connectionsActive.Add(-1);
 
     public void AcceptError(string error) => _acceptErrors.Add(1, new KeyValuePair<string, object?>("error", error));
+
+    public void AcceptDeferred() => _acceptDeferred.Add(1);
 
     public void BytesRead(long count)
     {

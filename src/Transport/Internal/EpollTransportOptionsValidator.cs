@@ -24,6 +24,10 @@ internal sealed class EpollTransportOptionsValidator : IValidateOptions<EpollTra
         {
             failures.Add($"{nameof(EpollTransportOptions)}.{nameof(EpollTransportOptions.MaxWriteBufferSize)} must be null, 0 (unlimited) or positive; it is {options.MaxWriteBufferSize}.");
         }
+        if (options.FdHeadroom is < FdBudget.ReserveSize)
+        {
+            failures.Add($"{nameof(EpollTransportOptions)}.{nameof(EpollTransportOptions.FdHeadroom)} must be null (the default) or at least {FdBudget.ReserveSize}; it is {options.FdHeadroom}.");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -59,6 +59,19 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int eventfd_(uint initialValue, int flags);
 
+    /// <summary>The <c>struct rlimit</c> of getrlimit(2).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ResourceLimit
+    {
+        public ulong Soft;
+        public ulong Hard;
+    }
+
+    private const int RLIMIT_NOFILE = 7;
+
+    [LibraryImport(LibraryName, EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int getrlimit_(int resource, ResourceLimit* limit);
+
     /// <summary>The one place errno is read: a negative result becomes <c>-errno</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Result(int result) => result >= 0 ? result : -Marshal.GetLastPInvokeError();
@@ -75,6 +88,13 @@ internal static unsafe partial class Libc
     public static nint Write(int fd, void* buffer, nuint count) => Result(write_(fd, buffer, count));
 
     public static int EventFd(uint initialValue, int flags) => Result(eventfd_(initialValue, flags));
+
+    /// <summary>The soft RLIMIT_NOFILE (clamped to <see cref="int.MaxValue"/>); <see cref="int.MaxValue"/> if it cannot be read.</summary>
+    public static int GetOpenFileLimit()
+    {
+        ResourceLimit limit;
+        return getrlimit_(RLIMIT_NOFILE, &limit) == 0 ? (int)Math.Min(limit.Soft, int.MaxValue) : int.MaxValue;
+    }
 
     /// <summary>poll(2) on one fd for <paramref name="events"/>: 1 when ready, 0 on timeout, or <c>-errno</c> (EINTR included).</summary>
     public static int PollOne(int fd, short events, int timeoutMilliseconds)

@@ -1,3 +1,5 @@
+using KestrelEpollTransport.Internal;
+
 namespace KestrelEpollTransport.Interop;
 
 /// <summary>
@@ -7,9 +9,18 @@ namespace KestrelEpollTransport.Interop;
 /// </summary>
 internal sealed class SafeFdHandle : SafeHandle
 {
+    /// <summary>The budget that counted this fd (an accepted connection's), told when the fd is really closed; else null.</summary>
+    private readonly FdBudget? _budget;
+
     public SafeFdHandle(int fd, bool ownsHandle = true) : base(invalidHandleValue: -1, ownsHandle)
     {
         SetHandle(fd);
+    }
+
+    /// <summary>An accepted fd that <paramref name="budget"/> counts until it is closed.</summary>
+    public SafeFdHandle(int fd, FdBudget budget) : this(fd)
+    {
+        _budget = budget;
     }
 
     /// <summary>The descriptor number; valid while a reference is held or the handle is not yet disposed.</summary>
@@ -17,5 +28,11 @@ internal sealed class SafeFdHandle : SafeHandle
 
     public override bool IsInvalid => (int)handle < 0;
 
-    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+    protected override bool ReleaseHandle()
+    {
+        bool closed = Libc.Close((int)handle) == 0;
+        // After close(2), never before: the budget's room must not be handed out while the number is still open.
+        _budget?.Released();
+        return closed;
+    }
 }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace KestrelEpollTransport.Reliability.Tests.Infrastructure;
 
 /// <summary>What <c>GET /stats</c> of the stress server reports.</summary>
-internal sealed record ServerStats(int Pid, long RssBytes, int OpenFds, int Threads, long ManagedHeapBytes, long Accepted, long Active, long KestrelActive, long AcceptErrors, long UnexpectedErrors, long SlowInFlight)
+internal sealed record ServerStats(int Pid, long RssBytes, int OpenFds, int Threads, long ManagedHeapBytes, long Accepted, long Active, long KestrelActive, long AcceptErrors, long AcceptDeferred, long UnexpectedErrors, long SlowInFlight, long CanaryRuns, long CanaryFailures)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

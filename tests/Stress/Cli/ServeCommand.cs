@@ -18,11 +18,28 @@ internal static class ServeCommand
             "1 starts the runtime's timer thread at start-up, as nearly every app does early; 0 leaves it to its first user " +
             "(the fd-exhaustion tests: starting a thread takes an fd).");
         startTimerThread.AcceptOnlyFromAmong("0", "1");
+        var host = new Option<string>("--host")
+        {
+            Description = "127.0.0.1 (one listener) or localhost (127.0.0.1 and [::1], two listeners; needs --port other than 0).",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        host.AcceptOnlyFromAmong("127.0.0.1", "localhost");
+        var fdCanary = new Option<bool>("--fd-canary")
+        {
+            Description = "Runs a thread that does pipe2+close every ~50 µs and counts EMFILE/ENFILE (in /stats): each failure is a moment the runtime could not have started a thread.",
+        };
 
         var command = new Command("serve", "Runs the stress server alone until SIGTERM or Ctrl+C; prints where it listens. Exit code 0 after a graceful stop.")
         {
-            port, transport, threads, shutdownTimeout, maxOpenFiles, startTimerThread,
+            port, transport, threads, shutdownTimeout, maxOpenFiles, startTimerThread, host, fdCanary,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(host) == "localhost" && result.GetValue(port) == 0)
+            {
+                result.AddError("--host localhost needs --port: Kestrel binds localhost to a fixed port only.");
+            }
+        });
         command.SetAction(result => StressServer.ServeAsync(new ServeOptions
         {
             Port = result.GetValue(port),
@@ -31,6 +48,8 @@ internal static class ServeCommand
             ShutdownTimeout = TimeSpan.FromSeconds(result.GetValue(shutdownTimeout)),
             MaxOpenFiles = result.GetValue(maxOpenFiles),
             StartTimerThread = result.GetValue(startTimerThread) != 0,
+            Host = result.GetRequiredValue(host),
+            FdCanary = result.GetValue(fdCanary),
         }));
         return command;
     }

@@ -6,6 +6,15 @@ internal sealed class ServeOptions
     /// <summary>Port on 127.0.0.1; 0 picks a free one (printed at start).</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// <c>127.0.0.1</c> (default: one listener) or <c>localhost</c> (127.0.0.1 and [::1]: two listeners; needs a
+    /// <see cref="Port"/> other than 0, as Kestrel does).
+    /// </summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>Runs an <see cref="FdCanary"/> (its counts in /stats).</summary>
+    public bool FdCanary { get; init; }
+
     /// <summary><c>epoll</c> (default) or <c>sockets</c>.</summary>
     public string Transport { get; init; } = "epoll";
 

@@ -19,13 +19,15 @@ namespace Stress.Server;
 /// <item><c>POST /upload</c>: the lowercase hex SHA-256 of the request body.</item>
 /// <item><c>GET /slow?ms=&amp;n=&amp;s=</c>: waits <c>ms</c> (at most 60 s), then answers as /hello.</item>
 /// <item><c>GET /block?ms=&amp;n=&amp;s=</c>: blocks a pool thread <c>ms</c> (at most 10 s), then answers as /hello.</item>
-/// <item><c>GET /stats[?gc=1]</c>: this process's RSS, fds, threads, managed heap and the transport's counters, as JSON.</item>
+/// <item><c>GET /stats[?gc=1]</c>: this process's RSS, fds, threads, managed heap, the transport's counters and the
+/// fd canary's counts (0 without <c>--fd-canary</c>), as JSON.</item>
+/// <item><c>GET /hog?n=&amp;ms=</c>: takes up to <c>n</c> fds for <c>ms</c> milliseconds (<see cref="FdHog"/>); answers how many it got.</item>
 /// <item><c>GET /throw</c>: the application throws (Kestrel answers 500 and logs it).</item>
 /// </list>
 /// A client that goes away mid-body makes the handler fail with an I/O error; that is the client's doing and is not
 /// counted. Anything else a handler throws is counted in <see cref="UnexpectedErrors"/> and rethrown.
 /// </remarks>
-internal sealed class StressEndpoints(TransportMeterWatcher meter)
+internal sealed class StressEndpoints(TransportMeterWatcher meter, FdCanary? canary = null)
 {
     /// <summary>Bytes written per flush of a download.</summary>
     private const int FlushSize = 64 * 1024;
@@ -54,6 +56,7 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
                 "/upload" => UploadAsync(context),
                 "/slow" => SlowAsync(context),
                 "/block" => BlockAsync(context),
+                "/hog" => HogAsync(context),
                 "/stats" => WriteTextAsync(context, "application/json", Stats(context)),
                 "/throw" => throw new DeliberateFaultException(),
                 _ => NotFound(context),
@@ -190,6 +193,13 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
         return HelloAsync(context);
     }
 
+    private static Task HogAsync(HttpContext context)
+    {
+        int count = Math.Clamp(int.Parse(context.Request.Query["n"].ToString(), CultureInfo.InvariantCulture), 0, 100_000);
+        int ms = Math.Clamp(int.Parse(context.Request.Query["ms"].ToString(), CultureInfo.InvariantCulture), 0, 60_000);
+        return WriteTextAsync(context, "text/plain", FdHog.Take(count, TimeSpan.FromMilliseconds(ms)).ToString(CultureInfo.InvariantCulture));
+    }
+
     private string Stats(HttpContext context)
     {
         bool collect = context.Request.Query["gc"] == "1";
@@ -204,7 +214,8 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter)
             $"{{\"pid\":{Environment.ProcessId},\"rssBytes\":{OrMinusOne(() => ProcessStats.RssBytes())},\"openFds\":{OrMinusOne(() => ProcessStats.OpenFds())}," +
             $"\"threads\":{OrMinusOne(() => ProcessStats.Threads())},\"managedHeapBytes\":{GC.GetTotalMemory(forceFullCollection: false)}," +
             $"\"accepted\":{meter.Accepted},\"active\":{meter.Active},\"kestrelActive\":{meter.KestrelActive},\"acceptErrors\":{meter.AcceptErrors}," +
-            $"\"unexpectedErrors\":{UnexpectedErrors},\"slowInFlight\":{SlowInFlight}}}");
+            $"\"acceptDeferred\":{meter.AcceptDeferred},\"unexpectedErrors\":{UnexpectedErrors},\"slowInFlight\":{SlowInFlight}," +
+            $"\"canaryRuns\":{canary?.Runs ?? 0},\"canaryFailures\":{canary?.Failures ?? 0}}}");
     }
 
     private static long OrMinusOne(Func<long> read)

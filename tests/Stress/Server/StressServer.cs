@@ -49,7 +49,8 @@ internal sealed class StressServer : IAsyncDisposable
         {
             ResourceLimits.RaiseOpenFilesLimit();
         }
-        await using var server = await StartAsync(options, LogLevel.Warning);
+        using var canary = options.FdCanary ? new FdCanary() : null;
+        await using var server = await StartAsync(options, LogLevel.Warning, canary);
         var (soft, _) = ResourceLimits.OpenFiles();
         Console.WriteLine($"stress-serve: listening on http://{server.EndPoint} (transport {options.Transport}, pid {Environment.ProcessId}, open-file limit {soft})");
         await server.Host.WaitForShutdownAsync();
@@ -62,10 +63,14 @@ internal sealed class StressServer : IAsyncDisposable
     /// The server of <c>Stress serve</c> and of an in-process <c>Stress run</c>: on Kestrel's own memory pool, its logs
     /// at <paramref name="logLevel"/> and above to the console.
     /// </summary>
-    public static Task<StressServer> StartAsync(ServeOptions options, LogLevel logLevel) =>
+    public static Task<StressServer> StartAsync(ServeOptions options, LogLevel logLevel, FdCanary? canary = null) =>
         StartAsync(options.Transport == "epoll" ? TransportKind.Epoll : TransportKind.Sockets, host =>
         {
             host.Port = options.Port;
+            if (options.Host == "localhost")
+            {
+                host.ConfigureKestrel = kestrel => kestrel.ListenLocalhost(options.Port);
+            }
             host.ShutdownTimeout = options.ShutdownTimeout;
             host.TrackMemoryPool = false;
             host.ConfigureEpoll = epoll =>
@@ -80,18 +85,18 @@ internal sealed class StressServer : IAsyncDisposable
                 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
                 builder.Logging.SetMinimumLevel(logLevel);
             };
-        });
+        }, canary: canary);
 
     /// <summary>
     /// Starts the stress endpoints on a <see cref="TestHost"/> that <paramref name="configureHost"/> shapes (the
     /// reliability tests' host: the leak-tracking pool, captured logs); <paramref name="configureApp"/>'s middleware,
     /// when given, runs before the endpoints (a test's own endpoints).
     /// </summary>
-    public static async Task<StressServer> StartAsync(TransportKind transport, Action<TestHostOptions> configureHost, Action<IApplicationBuilder>? configureApp = null)
+    public static async Task<StressServer> StartAsync(TransportKind transport, Action<TestHostOptions> configureHost, Action<IApplicationBuilder>? configureApp = null, FdCanary? canary = null)
     {
         // Before the host is built, so it sees the transport's instruments from the first connection on.
         var meter = new TransportMeterWatcher();
-        var endpoints = new StressEndpoints(meter);
+        var endpoints = new StressEndpoints(meter, canary);
         try
         {
             var host = await TestHost.StartAsync(transport, app =>

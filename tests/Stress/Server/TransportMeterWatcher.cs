@@ -17,13 +17,14 @@ internal sealed class TransportMeterWatcher : IDisposable
     private long _accepted;
     private long _active;
     private long _acceptErrors;
+    private long _acceptDeferred;
     private long _kestrelActive;
 
     public TransportMeterWatcher()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if ((instrument.Meter.Name == MeterName && instrument.Name is "epoll.connections.accepted" or "epoll.connections.active" or "epoll.accept.errors") ||
+            if ((instrument.Meter.Name == MeterName && instrument.Name is "epoll.connections.accepted" or "epoll.connections.active" or "epoll.accept.errors" or "epoll.accept.deferred") ||
                 (instrument.Meter.Name == KestrelMeterName && instrument.Name == KestrelActiveConnections))
             {
                 listener.EnableMeasurementEvents(instrument);
@@ -38,6 +39,9 @@ internal sealed class TransportMeterWatcher : IDisposable
                     break;
                 case "epoll.connections.active":
                     Interlocked.Add(ref _active, value);
+                    break;
+                case "epoll.accept.deferred":
+                    Interlocked.Add(ref _acceptDeferred, value);
                     break;
                 case KestrelActiveConnections:
                     Interlocked.Add(ref _kestrelActive, value);
@@ -55,6 +59,9 @@ internal sealed class TransportMeterWatcher : IDisposable
 
     /// <summary>epoll.connections.active now.</summary>
     public long Active => Interlocked.Read(ref _active);
+
+    /// <summary>epoll.accept.deferred so far: times a listener stopped at the transport's fd budget.</summary>
+    public long AcceptDeferred => Interlocked.Read(ref _acceptDeferred);
 
     /// <summary>Kestrel's kestrel.active_connections now (any transport).</summary>
     public long KestrelActive => Interlocked.Read(ref _kestrelActive);
