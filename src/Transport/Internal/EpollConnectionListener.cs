@@ -33,9 +33,6 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>The longest back-off: how late, at most, connections are let in after the rest of the process freed fds.</summary>
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often a listener waiting at the cap recalibrates (the rest of the process may have closed fds).</summary>
-    private static readonly TimeSpan CapRecheck = TimeSpan.FromSeconds(1);
-
     private readonly ListenSocket _socket;
     private readonly SafeFdHandle _handle;
     private readonly EpollEventLoop _loop;
@@ -176,7 +173,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                     _burstLogged = true;
                     EpollTransportLog.AcceptAtFdBudget(_logger, EndPoint, _budget.Held, _budget.Headroom);
                 }
-                if (!await WaitAsync(CapRecheck, untilRoom: true))
+                if (!await WaitAsync(_budget.RecheckInterval, untilRoom: true))
                 {
                     return null;
                 }
@@ -241,13 +238,13 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     }
 
     /// <summary>
-    /// At the cap: once per <see cref="CapRecheck"/>, recalibrates (the rest of the process may have closed or opened
-    /// fds since) and takes again. Accept thread.
+    /// At the cap: at most once per the budget's recheck interval (half of it, so a timer that fires a tick early still
+    /// counts), recalibrates (the rest of the process may have closed or opened fds since) and takes again. Accept thread.
     /// </summary>
     private bool TryTakeAfterRecheck()
     {
         long now = Environment.TickCount64;
-        if (now - _lastRecheck < (long)CapRecheck.TotalMilliseconds)
+        if (now - _lastRecheck < (long)_budget.RecheckInterval.TotalMilliseconds / 2)
         {
             return false;
         }

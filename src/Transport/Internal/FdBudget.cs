@@ -31,6 +31,9 @@ internal sealed class FdBudget
     /// <summary>fds kept as the reserve while any listener is attached: a few thread starts (two fds each) at once.</summary>
     public const int ReserveSize = 16;
 
+    /// <summary>The shortest <see cref="RecheckInterval"/>: fds the rest of the process frees are seen this late at most.</summary>
+    public static readonly TimeSpan MinRecheckInterval = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The smallest default headroom; the default is the larger of this and <see cref="DefaultHeadroomPercent"/> of the limit.</summary>
     public const int MinDefaultHeadroom = 32;
 
@@ -57,6 +60,9 @@ internal sealed class FdBudget
     /// <summary>The soft limit and the headroom as of the last calibration (for <see cref="Accepted"/>'s check). Written under the lock.</summary>
     private volatile int _calibratedLimit = int.MaxValue;
     private volatile int _calibratedHeadroom;
+
+    /// <summary>How long the last calibration took (Stopwatch ticks): counting /proc/self/fd grows with the fds open.</summary>
+    private long _calibrationTicks;
 
     /// <summary>The reserve's fds (<see cref="ReserveSize"/> when taken, none when given back). Under the lock.</summary>
     private readonly List<int> _reserve = [];
@@ -86,6 +92,19 @@ internal sealed class FdBudget
 
     /// <summary>The most the transport may hold, as of the last calibration.</summary>
     public int Cap => _cap;
+
+    /// <summary>
+    /// How often a listener held at the cap may recalibrate to see fds the rest of the process gave back: every
+    /// <see cref="MinRecheckInterval"/>, or less often where counting the open fds is slow (at most ~5 % of a CPU).
+    /// </summary>
+    public TimeSpan RecheckInterval
+    {
+        get
+        {
+            var cost = Stopwatch.GetElapsedTime(0, Volatile.Read(ref _calibrationTicks));
+            return cost * 20 > MinRecheckInterval ? cost * 20 : MinRecheckInterval;
+        }
+    }
 
     /// <summary>The headroom in force: the largest any attached listener asked for.</summary>
     public int Headroom
@@ -273,9 +292,11 @@ internal sealed class FdBudget
 
     private void CalibrateUnsynchronized()
     {
+        long start = Stopwatch.GetTimestamp();
         int limit = _table.SoftLimit();
         int headroom = HeadroomUnsynchronized(limit);
         int open = _table.CountOpen();
+        Volatile.Write(ref _calibrationTicks, Stopwatch.GetTimestamp() - start);
         // Takes whose accept4 has not returned are in _held but not yet in the table.
         int transport = Volatile.Read(ref _held) - Volatile.Read(ref _pending);
         int rest = Math.Max(0, open - transport);

@@ -22,10 +22,11 @@ internal sealed partial class StressServerProcess : ChildServerProcess
     /// <summary>Where it listens.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
 
-    /// <summary>Starts <c>Stress serve --port 0</c> with <paramref name="args"/> and waits until it listens.</summary>
+    /// <summary>Starts <c>Stress serve</c> with <paramref name="args"/> (on <c>--port 0</c> unless they name a port) and waits until it listens.</summary>
     public static async Task<StressServerProcess> StartAsync(ITestOutputHelper output, params string[] args)
     {
-        var server = new StressServerProcess(new ProcessStartInfo(DotnetHost, ["exec", StressDll, "serve", "--port", "0", .. args]), output);
+        string[] port = args.Contains("--port") ? [] : ["--port", "0"];
+        var server = new StressServerProcess(new ProcessStartInfo(DotnetHost, ["exec", StressDll, "serve", .. port, .. args]), output);
         try
         {
             server.EndPoint = await server.ListeningOn.Task.WithTimeout();

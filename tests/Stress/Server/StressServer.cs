@@ -69,7 +69,12 @@ internal sealed class StressServer : IAsyncDisposable
             host.Port = options.Port;
             if (options.Host == "localhost")
             {
-                host.ConfigureKestrel = kestrel => kestrel.ListenLocalhost(options.Port);
+                // What ListenLocalhost binds (a listener per loopback address), with the addresses printed as IPs.
+                host.ConfigureKestrel = kestrel =>
+                {
+                    kestrel.Listen(IPAddress.Loopback, options.Port);
+                    kestrel.Listen(IPAddress.IPv6Loopback, options.Port);
+                };
             }
             host.ShutdownTimeout = options.ShutdownTimeout;
             host.TrackMemoryPool = false;
