@@ -14,6 +14,7 @@ public sealed class EpollOptionsTests(ITestOutputHelper output)
         { "Backlog 0", o => o.Backlog = 0, "EpollTransportOptions.Backlog" },
         { "MaxReadBufferSize -1", o => o.MaxReadBufferSize = -1, "EpollTransportOptions.MaxReadBufferSize" },
         { "MaxWriteBufferSize -1", o => o.MaxWriteBufferSize = -1, "EpollTransportOptions.MaxWriteBufferSize" },
+        { "FdHeadroom 15", o => o.FdHeadroom = 15, "EpollTransportOptions.FdHeadroom must be null (the default) or at least 16; it is 15." },
     };
 
     [Theory]

@@ -27,6 +27,7 @@ internal sealed class EpollTransportOptionsSetup(IConfiguration? configuration =
         ReadBool(section, nameof(EpollTransportOptions.NoDelay), failures, value => options.NoDelay = value);
         ReadSize(section, nameof(EpollTransportOptions.MaxReadBufferSize), failures, value => options.MaxReadBufferSize = value);
         ReadSize(section, nameof(EpollTransportOptions.MaxWriteBufferSize), failures, value => options.MaxWriteBufferSize = value);
+        ReadInt(section, nameof(EpollTransportOptions.FdHeadroom), failures, value => options.FdHeadroom = value);
         ReadBool(section, nameof(EpollTransportOptions.UnsafePreferInlineScheduling), failures, value => options.UnsafePreferInlineScheduling = value);
         if (failures.Count > 0)
         {

@@ -23,6 +23,7 @@ public sealed class ConfigurationTests(ITestOutputHelper output)
             ["Kestrel:EpollTransport:NoDelay"] = "false",
             ["Kestrel:EpollTransport:MaxReadBufferSize"] = "131072",
             ["Kestrel:EpollTransport:MaxWriteBufferSize"] = "",
+            ["Kestrel:EpollTransport:FdHeadroom"] = "64",
             ["Kestrel:EpollTransport:UnsafePreferInlineScheduling"] = "true",
         });
         var options = host.Services.GetRequiredService<IOptions<EpollTransportOptions>>().Value;
@@ -32,6 +33,7 @@ public sealed class ConfigurationTests(ITestOutputHelper output)
         Assert.False(options.NoDelay);
         Assert.Equal(131072, options.MaxReadBufferSize);
         Assert.Null(options.MaxWriteBufferSize); // empty: unlimited, as for the Sockets transport's options
+        Assert.Equal(64, options.FdHeadroom);
         Assert.True(options.UnsafePreferInlineScheduling);
         await AssertServesAsync(host);
     }

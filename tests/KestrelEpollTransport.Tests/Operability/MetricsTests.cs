@@ -42,6 +42,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         // As README, "Metrics and logs".
         Assert.Equal(
         [
+            "epoll.accept.deferred {deferral} Counter`1",
             "epoll.accept.errors {error} Counter`1",
             "epoll.connection.bytes_read By Counter`1",
             "epoll.connection.bytes_written By Counter`1",
