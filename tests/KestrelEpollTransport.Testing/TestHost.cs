@@ -12,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// A real ASP.NET Core app on Kestrel with the chosen transport, listening on 127.0.0.1 port 0, with a

@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// Bounds for every wait in the suites. A wait that hits one is a failure (something hung), never the normal way a

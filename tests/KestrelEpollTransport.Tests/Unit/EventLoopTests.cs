@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 

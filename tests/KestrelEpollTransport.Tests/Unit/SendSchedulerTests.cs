@@ -1,6 +1,5 @@
 using System.Buffers;
 using KestrelEpollTransport.Internal;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
