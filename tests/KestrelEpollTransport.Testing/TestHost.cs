@@ -192,7 +192,7 @@ public sealed class TestHost : IAsyncDisposable
     public async Task StopAsync()
     {
         _stopped = true;
-        await _app.StopAsync().WaitAsync(Timeouts.Bulk);
+        await _app.StopAsync().WithTimeout(Timeouts.Bulk);
     }
 
     /// <summary>Stops the host if a test has not, and releases it.</summary>
@@ -203,13 +203,13 @@ public sealed class TestHost : IAsyncDisposable
             _stopped = true;
             try
             {
-                await _app.StopAsync().WaitAsync(Timeouts.Bulk);
+                await _app.StopAsync().WithTimeout(Timeouts.Bulk);
             }
             catch (InvalidOperationException)
             {
                 // The host never started (a test of a failing start): there is nothing to stop.
             }
         }
-        await _app.DisposeAsync().AsTask().WaitAsync(Timeouts.Default);
+        await _app.DisposeAsync().AsTask().WithTimeout();
     }
 }
