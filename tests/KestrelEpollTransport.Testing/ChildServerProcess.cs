@@ -5,7 +5,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// A server in a child process (the sample site, <c>Stress serve</c>), for what must happen to a whole process: a

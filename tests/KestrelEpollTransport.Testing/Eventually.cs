@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// Waits for a condition that becomes true asynchronously (a thread ending, an fd closing, a block coming back, a log

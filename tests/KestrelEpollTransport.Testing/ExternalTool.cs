@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// Runs a command-line tool (curl, h2load, nghttp, dotnet pack) to the end, bounded: a tool still running at the

@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>What a rental made to fail by <see cref="LeakTrackingMemoryPoolFactory.FailNextRent"/> throws.</summary>
 public sealed class InjectedFaultException : Exception

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// One pool of <see cref="LeakTrackingMemoryPoolFactory"/>: pinned 4 KiB blocks, reused, each rental handed out as

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using System.Buffers;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// An <see cref="IMemoryPoolFactory{T}"/> whose pools count every block rented and returned, so a test can assert

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// A 4 KiB block on the pinned object heap behind a <see cref="MemoryManager{T}"/>, as in Kestrel's pinned block

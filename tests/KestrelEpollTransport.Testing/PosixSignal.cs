@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>Sends a signal to another process: .NET's Process.Kill only sends SIGKILL, which skips a graceful stop.</summary>
 public static partial class PosixSignal

@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>What a process holds, read from /proc: open file descriptors (by kind) and threads (by name).</summary>
 public static class ProcessResources

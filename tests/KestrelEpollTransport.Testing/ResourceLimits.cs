@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// RLIMIT_NOFILE of this process: read it, lower it (<c>Stress serve --max-open-files</c>, the fd-exhaustion tests),

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>Asks the kernel whether anything listens at an address, the way a client finds out: by connecting.</summary>
 public static class TcpProbe

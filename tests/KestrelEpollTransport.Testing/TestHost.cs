@@ -12,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>
 /// A real ASP.NET Core app on Kestrel with the chosen transport, listening on 127.0.0.1 port 0, with a
@@ -192,7 +192,7 @@ public sealed class TestHost : IAsyncDisposable
     public async Task StopAsync()
     {
         _stopped = true;
-        await _app.StopAsync().WaitAsync(Timeouts.Bulk);
+        await _app.StopAsync().WithTimeout(Timeouts.Bulk);
     }
 
     /// <summary>Stops the host if a test has not, and releases it.</summary>
@@ -203,13 +203,13 @@ public sealed class TestHost : IAsyncDisposable
             _stopped = true;
             try
             {
-                await _app.StopAsync().WaitAsync(Timeouts.Bulk);
+                await _app.StopAsync().WithTimeout(Timeouts.Bulk);
             }
             catch (InvalidOperationException)
             {
                 // The host never started (a test of a failing start): there is nothing to stop.
             }
         }
-        await _app.DisposeAsync().AsTask().WaitAsync(Timeouts.Default);
+        await _app.DisposeAsync().AsTask().WithTimeout();
     }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>What a command printed and how it ended.</summary>
 /// <param name="ExitCode">The exit status.</param>

@@ -1,4 +1,4 @@
-namespace KestrelEpollTransport.Tests.Infrastructure;
+namespace KestrelEpollTransport.Testing;
 
 /// <summary>The transports every conformance test runs against, and a test host can run on.</summary>
 public enum TransportKind

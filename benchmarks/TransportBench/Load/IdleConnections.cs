@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 using TransportBench.Measure;
 using TransportBench.Servers;
 

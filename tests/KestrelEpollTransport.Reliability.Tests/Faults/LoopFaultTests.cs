@@ -101,7 +101,7 @@ public sealed class LoopFaultTests(ITestOutputHelper output)
                     await next(context);
                     return;
                 }
-                await release.Task.WaitAsync(Timeouts.Default);
+                await release.Task.WithTimeout();
                 await context.Request.Body.CopyToAsync(Stream.Null);
                 await context.Response.WriteAsync("received");
             });

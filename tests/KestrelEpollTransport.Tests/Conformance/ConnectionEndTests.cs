@@ -28,7 +28,7 @@ public abstract class ConnectionEndTests(TransportKind transport, ITestOutputHel
             try
             {
                 using var registration = context.RequestAborted.Register(requestAborted.SetResult);
-                await requestAborted.Task.WaitAsync(Timeouts.Default);
+                await requestAborted.Task.WithTimeout();
                 await context.Response.WriteAsync("written after the abort");
             }
             finally
@@ -88,7 +88,7 @@ public abstract class ConnectionEndTests(TransportKind transport, ITestOutputHel
                     await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
                     sent += chunk.Length;
                 }
-                await requestAborted.Task.WaitAsync(Timeouts.Default);
+                await requestAborted.Task.WithTimeout();
                 handlerEnded.TrySetResult($"no exception after {sent} bytes, RequestAborted={context.RequestAborted.IsCancellationRequested}");
             }
             catch (Exception e)
@@ -147,7 +147,7 @@ public abstract class ConnectionEndTests(TransportKind transport, ITestOutputHel
             await context.Response.Body.WriteAsync(new byte[16 * 1024]);
             await context.Response.Body.FlushAsync();
             // Abort only once the client has read the head: a reset discards what the client has not read yet.
-            await clientHasHead.Task.WaitAsync(Timeouts.Default);
+            await clientHasHead.Task.WithTimeout();
             context.Abort();
         })), output);
         using var connection = await RawHttpConnection.ConnectAsync(host.EndPoint);

@@ -49,7 +49,7 @@ public abstract class ConnectionTests(TransportKind transport, ITestOutputHelper
             await ReadToCompletionAsync(connection);
             // Sockets signals ConnectionClosed once the receive side has ended, before the output is done; it is
             // what makes Kestrel's HTTP/1.1 layer abort a request whose client half-closed.
-            await closedOnThread.Task.WaitAsync(Timeouts.Default);
+            await closedOnThread.Task.WithTimeout();
             await connection.Transport.Output.WriteAsync("late"u8.ToArray());
         });
         using var client = await RawHttpConnection.ConnectAsync(host.EndPoint);

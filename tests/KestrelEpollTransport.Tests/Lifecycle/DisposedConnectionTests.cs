@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;

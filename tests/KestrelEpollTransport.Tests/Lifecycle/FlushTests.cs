@@ -56,7 +56,7 @@ public abstract class FlushTests(TransportKind transport, ITestOutputHelper outp
             var received = new MemoryStream();
             await client.ReadToEndAsync(span => received.Write(span));
             Assert.Equal(Expected(index, Flushes), Encoding.ASCII.GetString(received.ToArray()));
-        }))).WaitAsync(Timeouts.Bulk);
+        }))).WithTimeout(Timeouts.Bulk);
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
-using KestrelEpollTransport.Tests.Infrastructure;
 using KestrelEpollTransport.Tests.Lifecycle;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 using Socket = System.Net.Sockets.Socket;

@@ -1,5 +1,4 @@
 using KestrelEpollTransport.Internal;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;

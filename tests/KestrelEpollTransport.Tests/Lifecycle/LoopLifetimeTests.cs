@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Reflection;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using KestrelEpollTransport.Tests.ProcessWide;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using KestrelEpollTransport.Tests.Lifecycle;
 using KestrelEpollTransport.Tests.ProcessWide;
 using Microsoft.AspNetCore.Connections;

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
-using KestrelEpollTransport.Tests.Infrastructure;
 using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;

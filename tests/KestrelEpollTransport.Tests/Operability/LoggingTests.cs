@@ -80,7 +80,7 @@ public abstract class LoggingTests(TransportKind transport, ITestOutputHelper ou
         await using var host = await StartAsync(LogLevel.Debug, app => app.MapPost("/hold", (RequestDelegate)(async context =>
         {
             ids.Enqueue(context.Connection.Id);
-            await gate.Task.WaitAsync(Timeouts.Default);
+            await gate.Task.WithTimeout();
             long total = 0;
             var buffer = new byte[64 * 1024];
             for (int read; (read = await context.Request.Body.ReadAsync(buffer)) > 0;)
@@ -99,7 +99,7 @@ public abstract class LoggingTests(TransportKind transport, ITestOutputHelper ou
         string id = Assert.Single(ids);
         await AssertLoggedAsync(host, id, Ids.Pause, "paused");
         gate.SetResult();
-        await send.WaitAsync(Timeouts.Bulk);
+        await send.WithTimeout(Timeouts.Bulk);
         var response = await connection.ReadResponseAsync();
 
         Assert.Equal($"{BodySize}", response.BodyText);

@@ -49,7 +49,7 @@ public sealed class LoopHandOffHostTests(ITestOutputHelper output)
                 }
             }
         })).ToArray();
-        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(90));
+        await Task.WhenAll(clients).WithTimeout(Timeouts.Bulk);
 
         long total = handOffs.GetMeasurementSnapshot().Sum(m => m.Value);
         output.WriteLine($"{Interlocked.Read(ref answered)} responses, {total} hand-offs");
@@ -57,9 +57,9 @@ public sealed class LoopHandOffHostTests(ITestOutputHelper output)
         Assert.True(total > 0, "no loop handed polling to the thread pool under 32 concurrent clients");
 
         // Idle again: the loop thread (or a poll that finds this request) answers a new connection.
-        using var after = await RawHttpConnection.ConnectAsync(host.EndPoint).WaitAsync(TimeSpan.FromSeconds(30));
-        await after.SendAsync(RawHttpConnection.Get("/index/7")).WaitAsync(TimeSpan.FromSeconds(30));
-        var last = await after.ReadResponseAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        using var after = await RawHttpConnection.ConnectAsync(host.EndPoint).WithTimeout();
+        await after.SendAsync(RawHttpConnection.Get("/index/7")).WithTimeout();
+        var last = await after.ReadResponseAsync().WithTimeout();
         Assert.Equal("7", last.BodyText);
     }
 }

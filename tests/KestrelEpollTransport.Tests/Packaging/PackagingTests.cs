@@ -17,6 +17,7 @@ namespace KestrelEpollTransport.Tests.Packaging;
 /// run with its builds about a minute (each test prints its time).
 /// </remarks>
 [Collection(SlowBuilds.Name)]
+[Trait("Category", "Slow")] // Minutes of both cores: left out with --filter "Category!=Slow" (README).
 public sealed partial class PackagingTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>A NativeAOT publish of SampleWeb takes ~2 minutes here; the bound leaves room for a loaded machine.</summary>

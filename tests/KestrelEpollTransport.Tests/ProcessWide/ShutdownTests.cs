@@ -16,7 +16,7 @@ public abstract class ShutdownTests(TransportKind transport, ITestOutputHelper o
         var host = await TestHost.StartAsync(transport, app => app.MapGet("/slow", (RequestDelegate)(async context =>
         {
             entered.SetResult();
-            await release.Task.WaitAsync(Timeouts.Default);
+            await release.Task.WithTimeout();
             await context.Response.WriteAsync("finished");
         })), output);
         try

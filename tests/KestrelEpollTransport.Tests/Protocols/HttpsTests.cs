@@ -98,7 +98,7 @@ public abstract class HttpsTests(TransportKind transport, ITestOutputHelper outp
         using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
         response.EnsureSuccessStatusCode();
         await using var body = await response.Content.ReadAsStreamAsync().WithTimeout();
-        return await SHA256.HashDataAsync(body).AsTask().WaitAsync(Timeouts.Bulk);
+        return await SHA256.HashDataAsync(body).AsTask().WithTimeout(Timeouts.Bulk);
     }
 }
 

@@ -1,6 +1,5 @@
 using System.Net.Http;
 using System.Net.ServerSentEvents;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;

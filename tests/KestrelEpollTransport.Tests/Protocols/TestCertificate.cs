@@ -3,7 +3,6 @@ using System.Net.Http;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using KestrelEpollTransport.Tests.Infrastructure;
 
 namespace KestrelEpollTransport.Tests.Protocols;
 

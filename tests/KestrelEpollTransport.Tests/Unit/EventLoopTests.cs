@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -11,7 +10,6 @@ namespace KestrelEpollTransport.Tests.Unit;
 /// <summary>The event loop on its own: posting and waking from other threads, dispatch, stale-token filtering, stop.</summary>
 public sealed class EventLoopTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly EpollTransportMetrics _metrics = new();
     private readonly EpollEventLoop _loop;
     private bool _stopped;
@@ -58,8 +56,8 @@ public sealed class EventLoopTests : IDisposable
             }
         })).ToArray();
 
-        await Task.WhenAll(posters).WaitAsync(Timeout);
-        await done.Task.WaitAsync(Timeout);
+        await Task.WhenAll(posters).WithTimeout();
+        await done.Task.WithTimeout();
         Assert.Equal(Threads * PerThread, Volatile.Read(ref ran));
         Assert.Equal(0, offLoop);
     }
@@ -72,7 +70,7 @@ public sealed class EventLoopTests : IDisposable
         {
             var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _loop.Schedule(static s => ((TaskCompletionSource)s!).SetResult(), ran);
-            await ran.Task.WaitAsync(Timeout);
+            await ran.Task.WithTimeout();
         }
     }
 
@@ -84,7 +82,7 @@ public sealed class EventLoopTests : IDisposable
 
         _loop.ScheduleAfter(TimeSpan.FromMilliseconds(50), _ => ran.SetResult(_loop.IsLoopThread), null);
 
-        Assert.True(await ran.Task.WaitAsync(Timeout), "the timer ran off the loop thread");
+        Assert.True(await ran.Task.WithTimeout(), "the timer ran off the loop thread");
         // A lower bound only: the loop's clock is Environment.TickCount64 (ms), so allow its rounding.
         Assert.True(started.ElapsedMilliseconds >= 40, $"ran after {started.ElapsedMilliseconds} ms, before it was due");
     }
@@ -99,7 +97,7 @@ public sealed class EventLoopTests : IDisposable
         Assert.Equal(1, _loop.RegistrationCount);
         Signal(eventFd);
 
-        uint events = await handler.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        uint events = await handler.Events.Reader.ReadAsync().AsTask().WithTimeout();
         Assert.Equal(Epoll.EPOLLIN, events & Epoll.EPOLLIN);
         Assert.Equal(0, handler.OffLoopCalls);
         await OnLoopAsync(() => _loop.Unregister(eventFd.Fd, handler));
@@ -141,7 +139,7 @@ public sealed class EventLoopTests : IDisposable
         Assert.Equal(0, _loop.Register(eventFd.Fd, Epoll.EPOLLIN | Epoll.EPOLLET, handler));
 
         Signal(eventFd);
-        var fault = await handler.Faults.Task.WaitAsync(Timeout);
+        var fault = await handler.Faults.Task.WithTimeout();
 
         Assert.IsType<InvalidOperationException>(fault);
         await OnLoopAsync(() => _loop.Unregister(eventFd.Fd, handler));
@@ -193,7 +191,7 @@ public sealed class EventLoopTests : IDisposable
                 done.SetException(ex);
             }
         }, null);
-        return done.Task.WaitAsync(Timeout);
+        return done.Task.WithTimeout();
     }
 
     private static SafeFdHandle CreateEventFd()

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -16,8 +15,6 @@ namespace KestrelEpollTransport.Tests.Unit;
 /// </summary>
 public sealed class LoopHandOffTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task BusyPass_PollRunsAsTheLoopOnAPoolThread_ThenHandsBack()
     {
@@ -136,7 +133,7 @@ public sealed class LoopHandOffTests
         Assert.False(ran.Task.IsCompleted, "posted work ran while nobody was the loop");
         poll.Execute();
 
-        var (thread, asLoop) = await ran.Task.WaitAsync(Timeout);
+        var (thread, asLoop) = await ran.Task.WithTimeout();
         Assert.Equal(Environment.CurrentManagedThreadId, thread);
         Assert.True(asLoop);
         Assert.False(fixture.Loop.IsLoopThread, "the pool thread still counts as the loop after its poll");
@@ -155,7 +152,7 @@ public sealed class LoopHandOffTests
         await fixture.BusyPassAsync(a, b);
         var stale = await pool.NextAsync();
 
-        await Task.Run(fixture.Dispose).WaitAsync(Timeout);
+        await Task.Run(fixture.Dispose).WithTimeout();
 
         Assert.Equal(1, a.StoppingCalls);
         Assert.Equal(1, b.StoppingCalls);
@@ -180,7 +177,7 @@ public sealed class LoopHandOffTests
                 h.Signal();
                 await h.NextAsync(); // One edge at a time per fd: each must come back exactly once.
             }
-        }))).WaitAsync(Timeout);
+        }))).WithTimeout();
 
         Assert.All(handlers, h => Assert.Equal(0, h.OffLoopCalls));
         Assert.All(handlers, h => Assert.False(h.TryNext(out _), "an edge was handled twice"));
@@ -238,7 +235,7 @@ public sealed class LoopHandOffTests
 
         public void Add(IThreadPoolWorkItem item) => _items.Writer.TryWrite(item);
 
-        public Task<IThreadPoolWorkItem> NextAsync() => _items.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        public Task<IThreadPoolWorkItem> NextAsync() => _items.Reader.ReadAsync().AsTask().WithTimeout();
     }
 
     private sealed class LoopFixture : IDisposable
@@ -271,7 +268,7 @@ public sealed class LoopHandOffTests
             Loop.Start();
             var id = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
             Loop.Schedule(_ => id.SetResult(Environment.CurrentManagedThreadId), null);
-            LoopThreadId = id.Task.WaitAsync(Timeout).GetAwaiter().GetResult();
+            LoopThreadId = id.Task.WithTimeout().GetAwaiter().GetResult();
         }
 
         public EpollEventLoop Loop { get; }
@@ -346,7 +343,7 @@ public sealed class LoopHandOffTests
             Assert.Equal(sizeof(ulong), (int)Libc.Write(Fd.Fd, &one, sizeof(ulong)));
         }
 
-        public Task<int> NextAsync() => _handledOn.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        public Task<int> NextAsync() => _handledOn.Reader.ReadAsync().AsTask().WithTimeout();
 
         public bool TryNext(out int threadId) => _handledOn.Reader.TryRead(out threadId);
 

@@ -5,8 +5,6 @@ namespace KestrelEpollTransport.Tests.Unit;
 
 public sealed class ReadinessSignalTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task WaitAsync_EdgeAfterReset_CompletesAtOnceWithTrue()
     {
@@ -31,7 +29,7 @@ public sealed class ReadinessSignalTests
         Assert.False(wait.IsCompleted);
 
         signal.Signal();
-        Assert.True(await wait.AsTask().WaitAsync(Timeout));
+        Assert.True(await wait.AsTask().WithTimeout());
     }
 
     [Fact]
@@ -43,7 +41,7 @@ public sealed class ReadinessSignalTests
             signal.Reset();
             var wait = signal.WaitAsync().AsTask();
             _ = Task.Run(signal.Signal);
-            Assert.True(await wait.WaitAsync(Timeout));
+            Assert.True(await wait.WithTimeout());
         }
     }
 
@@ -58,7 +56,7 @@ public sealed class ReadinessSignalTests
         signal.Signal();
         signal.Reset();
 
-        Assert.False(await wait.AsTask().WaitAsync(Timeout));
+        Assert.False(await wait.AsTask().WithTimeout());
         Assert.True(signal.IsClosed);
         Assert.False(await signal.WaitAsync());
     }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using KestrelEpollTransport.Internal;
-using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -13,7 +12,6 @@ namespace KestrelEpollTransport.Tests.Unit;
 /// </summary>
 public sealed class SendSchedulerTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly EpollEventLoop _loop = new(0, MemoryPool<byte>.Shared, NullLogger.Instance, new EpollTransportMetrics());
 
     public SendSchedulerTests() => _loop.Start();
@@ -44,7 +42,7 @@ public sealed class SendSchedulerTests : IDisposable
         };
 
         await Task.Run(() => scheduler.Schedule(step, 0));
-        await done.Task.WithTimeout(Timeout);
+        await done.Task.WithTimeout();
 
         // A second run of any of them would have been queued before this: let every global item queued so far be taken.
         await AfterTheGlobalQueueAsync();
@@ -75,7 +73,7 @@ public sealed class SendSchedulerTests : IDisposable
                 scheduler.Schedule(count, null);
             }
         });
-        await done.Task.WithTimeout(Timeout);
+        await done.Task.WithTimeout();
 
         await AfterTheGlobalQueueAsync();
         Assert.Equal(2 * Pairs, Volatile.Read(ref ran));
@@ -98,8 +96,8 @@ public sealed class SendSchedulerTests : IDisposable
                 ran.Set();
             }, null);
             // Another thread must run it while this one waits (on a busy pool too: SendStallTests).
-            return ran.Wait(Timeout);
-        }).WithTimeout(2 * Timeout);
+            return ran.Wait(Timeouts.Default);
+        }).WithTimeout(2 * Timeouts.Default);
 
         Assert.True(ranWhileBlocked, "the send waited for the blocked flushing thread");
         Assert.NotEqual(flushingThread, ranOn);
@@ -118,11 +116,11 @@ public sealed class SendSchedulerTests : IDisposable
         }, null));
 
         thread.Start();
-        await done.Task.WithTimeout(Timeout);
+        await done.Task.WithTimeout();
         await AfterTheGlobalQueueAsync();
 
         Assert.Equal(1, Volatile.Read(ref ran));
-        Assert.True(thread.Join(Timeout), "the scheduling thread did not end");
+        Assert.True(thread.Join(Timeouts.Default), "the scheduling thread did not end");
     }
 
     /// <summary>Completes once a work item queued now on the global queue ran (FIFO: every earlier one was taken).</summary>
@@ -130,6 +128,6 @@ public sealed class SendSchedulerTests : IDisposable
     {
         var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.TrySetResult(), ran, preferLocal: false);
-        return ran.Task.WithTimeout(Timeout);
+        return ran.Task.WithTimeout();
     }
 }

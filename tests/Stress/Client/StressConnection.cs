@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 
 namespace Stress.Client;
 

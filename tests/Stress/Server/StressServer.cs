@@ -1,5 +1,5 @@
 using System.Net;
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 

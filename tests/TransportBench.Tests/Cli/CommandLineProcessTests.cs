@@ -1,4 +1,4 @@
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 using Xunit.Abstractions;
 
 namespace TransportBench.Tests.Cli;

@@ -1,4 +1,4 @@
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 using TransportBench.Measure;
 using TransportBench.Running;
 

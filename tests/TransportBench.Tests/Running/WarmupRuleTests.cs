@@ -1,4 +1,4 @@
-using KestrelEpollTransport.Tests.Infrastructure;
+using KestrelEpollTransport.Testing;
 using TransportBench.Running;
 
 namespace TransportBench.Tests.Running;
