@@ -62,26 +62,12 @@ public sealed class FdCanaryTests(ITestOutputHelper output)
     /// </summary>
     [Theory]
     [MemberData(nameof(Transports))]
-    public Task ThreadPoolMustGrowAtTheLimit_CanaryNeverFailsAndTheBlockedAreServed(TransportKind transport) => RunAsync(transport, async (server, control) =>
-    {
-        const int Blocked = 16;
-        var blockers = new List<StressConnection>();
-        try
+    public Task ThreadPoolMustGrowAtTheLimit_CanaryNeverFailsAndTheBlockedAreServed(TransportKind transport) => RunAsync(transport, (server, control) =>
+        WithBlockersAtTheLimitAsync(server, control, 16, async (blockers, _) =>
         {
-            for (int i = 0; i < Blocked; i++)
-            {
-                blockers.Add(await server.WarmControlAsync(1));
-            }
-            using var burst = await HelloBurst.OpenAsync(server.EndPoint, Burst);
-            await server.AtTheLimitAsync(control, () => burst.Answered + Blocked);
             await Task.WhenAll(blockers.Select(c => FdLimitServer.BlockAsync(c, TimeSpan.FromSeconds(1)))).WithTimeout();
             await server.HoldAsync(control);
-        }
-        finally
-        {
-            blockers.ForEach(c => c.Dispose());
-        }
-    });
+        }));
 
     /// <summary>
     /// Two listeners (127.0.0.1 and [::1], as Kestrel's localhost): one budget and one reserve for the process, so
@@ -91,7 +77,7 @@ public sealed class FdCanaryTests(ITestOutputHelper output)
     [MemberData(nameof(Transports))]
     public Task TwoListeners_CanaryNeverFails(TransportKind transport)
     {
-        int port = FdLimitServer.FreeLoopbackPort();
+        int port = LoopbackPorts.FreeOnBoth();
         return RunAsync(transport, async (server, control) =>
         {
             var v6 = new IPEndPoint(IPAddress.IPv6Loopback, port);
@@ -120,19 +106,9 @@ public sealed class FdCanaryTests(ITestOutputHelper output)
     /// </summary>
     [Theory]
     [MemberData(nameof(Transports))]
-    public Task StarvedPoolAtTheLimit_CanaryNeverFails(TransportKind transport) => RunAsync(transport, async (server, control) =>
-    {
-        const int Blocked = 24;
-        var blockers = new List<StressConnection>();
-        try
+    public Task StarvedPoolAtTheLimit_CanaryNeverFails(TransportKind transport) => RunAsync(transport, (server, control) =>
+        WithBlockersAtTheLimitAsync(server, control, 24, async (blockers, burst) =>
         {
-            for (int i = 0; i < Blocked; i++)
-            {
-                blockers.Add(await server.WarmControlAsync(1));
-            }
-            using var burst = await HelloBurst.OpenAsync(server.EndPoint, Burst);
-            await server.AtTheLimitAsync(control, () => burst.Answered + Blocked);
-            // The control connection's /stats needs a pool thread too: ask before the pool is starved, then again after.
             var blocked = blockers.Select(c => FdLimitServer.BlockAsync(c, TimeSpan.FromSeconds(3))).ToList();
             // Some answered connections close meanwhile: their fds come back while the pool is starved.
             foreach (var connection in burst.AnsweredConnections.Take(10).ToList())
@@ -141,12 +117,30 @@ public sealed class FdCanaryTests(ITestOutputHelper output)
             }
             await Task.WhenAll(blocked).WithTimeout();
             await server.HoldAsync(control);
+        }));
+
+    /// <summary>
+    /// Opens <paramref name="count"/> connections for /block requests (answered once, so they are accepted), brings the
+    /// server to its limit with a burst, then runs <paramref name="atTheLimit"/> with them.
+    /// </summary>
+    private static async Task WithBlockersAtTheLimitAsync(FdLimitServer server, StressConnection control, int count, Func<List<StressConnection>, HelloBurst, Task> atTheLimit)
+    {
+        var blockers = new List<StressConnection>();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                blockers.Add(await server.WarmControlAsync(1));
+            }
+            using var burst = await HelloBurst.OpenAsync(server.EndPoint, Burst);
+            await server.AtTheLimitAsync(control, () => burst.Answered + count);
+            await atTheLimit(blockers, burst);
         }
         finally
         {
             blockers.ForEach(c => c.Dispose());
         }
-    });
+    }
 
     /// <summary>
     /// Starts the server, warms a control connection, runs <paramref name="scenario"/>, then checks the rule: on epoll

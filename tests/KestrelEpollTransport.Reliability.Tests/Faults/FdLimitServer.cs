@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
 
@@ -49,27 +48,6 @@ internal sealed class FdLimitServer : IAsyncDisposable
             "--transport", transport == TransportKind.Epoll ? "epoll" : "sockets", .. extraArgs,
         ]);
         return new FdLimitServer(process, transport);
-    }
-
-    /// <summary>A port free on both 127.0.0.1 and [::1] now, for <c>--host localhost</c>.</summary>
-    public static int FreeLoopbackPort()
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            using var v4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            v4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)v4.LocalEndPoint!).Port;
-            using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                v6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, port));
-                return port;
-            }
-            catch (SocketException) when (attempt < 20)
-            {
-                // Taken on [::1]: another one.
-            }
-        }
     }
 
     /// <summary>

@@ -43,7 +43,7 @@ public abstract class LocalhostBindingTests(TransportKind transport, ITestOutput
     {
         for (int attempt = 1; ; attempt++)
         {
-            int port = FreePortOnBothLoopbacks();
+            int port = LoopbackPorts.FreeOnBoth();
             try
             {
                 var host = await TestHost.StartAsync(transport, MapLocal, output, o => o.ConfigureKestrel = kestrel => kestrel.ListenLocalhost(port));
@@ -52,26 +52,6 @@ public abstract class LocalhostBindingTests(TransportKind transport, ITestOutput
             catch (IOException e) when (e.InnerException is AddressInUseException && attempt < 3)
             {
                 output.WriteLine($"port {port} was taken meanwhile; trying another ({e.Message})");
-            }
-        }
-    }
-
-    private static int FreePortOnBothLoopbacks()
-    {
-        while (true)
-        {
-            using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
-            v6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
-            int port = ((IPEndPoint)v6.LocalEndPoint!).Port;
-            using var v4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                v4.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                // Taken on IPv4 only: pick another.
             }
         }
     }
