@@ -29,6 +29,9 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
     /// <summary>The running loops, or null while no listener is bound.</summary>
     private EpollEventLoopGroup? _group;
 
+    /// <summary>The loop group while any listener is bound, else null (for tests and diagnostics that read the loops).</summary>
+    internal EpollEventLoopGroup? Group => Volatile.Read(ref _group);
+
     /// <summary>How many listeners use <see cref="_group"/>.</summary>
     private int _groupUsers;
 
