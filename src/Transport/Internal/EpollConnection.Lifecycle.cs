@@ -1,5 +1,5 @@
+using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Internal;
 
@@ -73,14 +73,14 @@ internal sealed partial class EpollConnection
             reason = error;
             EpollTransportLog.ConnectionWriteRst(_logger, ConnectionId, error.Message);
             // As Sockets since .NET 8 (Socket.Close(0)): SO_LINGER 0 makes close() send RST and drop unsent data.
-            _ = LinuxSocket.SetLingerZero(_fd);
+            _ = Sock.SetLingerZero(_fd);
         }
         else
         {
             reason = new ConnectionAbortedException("The epoll transport's send loop completed gracefully.");
             EpollTransportLog.ConnectionWriteFin(_logger, ConnectionId, reason.Message);
             // As the Sockets transport: shutdown both ways (FIN), then close. Unread input makes the kernel reset.
-            _ = LinuxSocket.Shutdown(_fd, LinuxSocket.SHUT_RDWR);
+            _ = Sock.Shutdown(_fd, Sock.SHUT_RDWR);
         }
 
         // A no-op when the registration failed: the table is the record of what is registered.

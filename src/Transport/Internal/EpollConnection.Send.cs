@@ -1,7 +1,6 @@
 using System.Buffers;
 using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Internal;
 
@@ -106,7 +105,7 @@ internal sealed partial class EpollConnection
                 fixed (byte* p = span)
                 {
                     var vector = new Libc.IOVector { Base = p, Count = (nuint)span.Length };
-                    return Written(LinuxSocket.SendMsg(_fd, &vector, 1), 1);
+                    return Written(Sock.SendMsg(_fd, &vector, 1), 1);
                 }
             }
             return SendMultiple(buffer, out offered);
@@ -143,7 +142,7 @@ internal sealed partial class EpollConnection
                     break;
                 }
             }
-            return Written(LinuxSocket.SendMsg(_fd, vectors, count), count);
+            return Written(Sock.SendMsg(_fd, vectors, count), count);
         }
         finally
         {

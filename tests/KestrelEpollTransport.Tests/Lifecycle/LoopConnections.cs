@@ -5,7 +5,6 @@ using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
 using KestrelEpollTransport.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 using Socket = System.Net.Sockets.Socket;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;
@@ -47,7 +46,7 @@ internal sealed class LoopConnections : IAsyncDisposable
         int fd;
         // The handshake is done when ConnectAsync returns, so the connection waits in the backlog; accept4 is non-blocking.
         var deadline = DateTime.UtcNow + Timeouts.Default;
-        while ((fd = LinuxSocket.Accept(_listener.Handle.Fd, ref peer)) == -Errno.EAGAIN && DateTime.UtcNow < deadline)
+        while ((fd = Sock.Accept(_listener.Handle.Fd, ref peer)) == -Errno.EAGAIN && DateTime.UtcNow < deadline)
         {
             await Task.Yield();
         }

@@ -2,7 +2,7 @@ namespace KestrelEpollTransport.Interop;
 
 /// <summary>socket(7), tcp(7) and ipv6(7): the calls, levels and options this transport uses. The values are
 /// the asm-generic ones, shared by x86-64 and arm64.</summary>
-internal static unsafe partial class Socket
+internal static unsafe partial class Sock
 {
     private const string LibraryName = "libc";
 
