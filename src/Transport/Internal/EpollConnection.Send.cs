@@ -4,7 +4,27 @@ using Microsoft.AspNetCore.Connections;
 
 namespace KestrelEpollTransport.Internal;
 
-// Send: runs where SendScheduler puts it (after the work that flushed, on its thread), or on the loop after EAGAIN.
+// Send: where each step of the send loop runs, and why it is safe there.
+//
+//   step                                   runs on                                       decided by
+//   -------------------------------------  --------------------------------------------  ------------------------------------
+//   first run, and every resumption after  the thread pool's global queue (the thread    SendScheduler.Schedule: the output
+//   a flush (ReadAsync completes)          that flushed usually takes it when its work   pipe's reader scheduler; the caller
+//                                          ends); or posted to the loop, after the       is not running as the loop / is
+//                                          events of this pass, when the flush was made  (IsLoopThread)
+//                                          as the loop (inline scheduling, loop work)
+//   sendmsg                                wherever the step above runs                  Send: a reference on the handle held
+//                                                                                        around the call, always
+//   after EAGAIN or a short write          inline on the thread running as the loop at  _writable (a ReadinessSignal with
+//                                          the next EPOLLOUT/ERR/HUP edge (OnEvents);    inline continuations), Signal from
+//                                          at once if an edge came since Reset           OnEvents, Close from Close
+//   the end (result completed, cancelled,  wherever the last step ran                    finally: SendLoopEnded posts the
+//   error, or the signal closed)                                                         close (Lifecycle.cs)
+//
+// A closed handle: the loop may close the connection (Close disposes the handle) at any time, also between the send
+// loop's look at _writable and its sendmsg. DangerousAddRef then throws ObjectDisposedException, and the exception
+// filter (when _writable.IsClosed, which Close sets before it disposes the handle) ends the send loop quietly. Any
+// other exception is a send error: RST.
 internal sealed partial class EpollConnection
 {
     /// <summary>The send loop; awaited only through <see cref="_closedTcs"/>.</summary>
@@ -13,6 +33,7 @@ internal sealed partial class EpollConnection
     private async Task ProcessSendsAsync()
     {
         Exception? unexpectedError = null;
+        Exception? sendError = null;
         var reader = _output.Reader;
         try
         {
@@ -43,7 +64,7 @@ internal sealed partial class EpollConnection
                     }
                     else if (written != -Errno.EAGAIN)
                     {
-                        _sendError = CreateSendError((int)-written);
+                        sendError = CreateSendError((int)-written);
                         stopped = true;
                         break;
                     }
@@ -73,14 +94,12 @@ internal sealed partial class EpollConnection
         catch (Exception ex)
         {
             unexpectedError = ex;
-            _sendError = ex;
+            sendError = ex;
         }
         finally
         {
             reader.Complete(unexpectedError);
-            // Posted: the send loop may be running as the loop, inside Kestrel's flush, itself inside our receive.
-            _loop.Schedule(static state => ((EpollConnection)state!).Close(), this);
-            CompletionStep();
+            SendLoopEnded(sendError);
         }
     }
 

@@ -108,43 +108,6 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         _sendTask = ProcessSendsAsync();
     }
 
-    /// <summary>
-    /// Ends the connection now, discarding output not yet sent. With a reason: RST (SO_LINGER 0), and the input
-    /// completes with that reason. With null (Kestrel's "closed gracefully" after a client FIN): FIN. As Sockets.
-    /// </summary>
-    public override void Abort(ConnectionAbortedException abortReason)
-    {
-        if (RequestAbort(abortReason))
-        {
-            // Posted, never inline: Abort may be called by Kestrel running inside our own read, on the loop.
-            _loop.Schedule(static state => ((EpollConnection)state!).Close(), this);
-            // After the close is queued, so the send loop's own close request comes second.
-            _output.Reader.CancelPendingRead();
-        }
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        _input.Reader.Complete();
-        _output.Writer.Complete();
-        await _closedTcs.Task.ConfigureAwait(false);
-        _connectionClosedTokenSource.Dispose();
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    void IEpollHandler.OnFault(Exception exception)
-    {
-        Abort(new ConnectionAbortedException("The epoll transport failed handling this connection.", exception));
-    }
-
-    void IEpollHandler.OnLoopStopping()
-    {
-        // The loop stops with this connection still open (its listener was disposed without Kestrel closing it).
-        RequestAbort(new ConnectionAbortedException("The epoll transport is stopping."));
-        _output.Reader.CancelPendingRead();
-        Close();
-    }
-
     /// <summary>The pair of pipe ends Kestrel uses.</summary>
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {
