@@ -20,7 +20,7 @@ namespace KestrelEpollTransport.Internal;
 /// </remarks>
 internal sealed unsafe class EpollEventLoop : PipeScheduler
 {
-    /// <summary>Events taken per epoll_wait. 256 × 12 bytes fits in a few cache lines and is rarely filled.</summary>
+    /// <summary>Events taken per epoll_wait: 3 KiB of epoll_event; a batch this large is rarely filled (docs/architecture.md, "Measurements behind constants").</summary>
     private const int MaxEvents = 256;
 
     /// <summary>The epoll_data of the eventfd; no table token can be this (slot ulong.MaxValue's low half is never used).</summary>

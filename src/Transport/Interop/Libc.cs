@@ -33,8 +33,8 @@ internal static unsafe partial class Libc
 
     /// <summary>
     /// The most iovecs one sendmsg may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many: 1 MiB of
-    /// 4 KiB pool blocks in one call (with 64, a 1 MiB response took 5 writes where Sockets makes one sendmsg), and
-    /// 4 KiB of iovecs on the stack.
+    /// 4 KiB pool blocks in one call, so a large response needs few writes, and 4 KiB of iovecs on the stack
+    /// (docs/architecture.md, "Measurements behind constants").
     /// </summary>
     public const int MaxIOVectors = 256;
 
