@@ -55,12 +55,21 @@ internal sealed partial class EpollConnection
         while (true)
         {
             var memory = writer.GetMemory(_minAllocSize);
-            nint read;
+            IoResult result;
             fixed (byte* buffer = memory.Span)
             {
-                read = Libc.Read(_fd, buffer, (nuint)memory.Length);
+                result = Libc.Read(_fd, buffer, (nuint)memory.Length);
             }
 
+            if (result.IsError)
+            {
+                if (!result.WouldBlock)
+                {
+                    CompleteInput(CreateReceiveError(result.Errno));
+                }
+                return;
+            }
+            nint read = result.Bytes;
             if (read > 0)
             {
                 writer.Advance((int)read);
@@ -103,19 +112,11 @@ internal sealed partial class EpollConnection
                     return;
                 }
             }
-            else if (read == 0)
-            {
-                EpollTransportLog.ConnectionReadFin(_logger, ConnectionId);
-                CompleteInput(null);
-                return;
-            }
-            else if (read == -Errno.EAGAIN)
-            {
-                return;
-            }
             else
             {
-                CompleteInput(CreateReceiveError((int)-read));
+                // 0: end of stream, the peer's FIN.
+                EpollTransportLog.ConnectionReadFin(_logger, ConnectionId);
+                CompleteInput(null);
                 return;
             }
         }

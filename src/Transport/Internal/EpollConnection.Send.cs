@@ -52,19 +52,19 @@ internal sealed partial class EpollConnection
                 while (!buffer.IsEmpty)
                 {
                     _writable.Reset();
-                    nint written = Send(buffer, out nint offered);
-                    if (written >= 0)
+                    var written = Send(buffer, out nint offered);
+                    if (!written.IsError)
                     {
-                        buffer = buffer.Slice(written);
-                        if (written == offered)
+                        buffer = buffer.Slice(written.Bytes);
+                        if (written.Bytes == offered)
                         {
                             continue;
                         }
                         // Short: the send buffer is full, and another call now would only return EAGAIN. Wait for room.
                     }
-                    else if (written != -Errno.EAGAIN)
+                    else if (!written.WouldBlock)
                     {
-                        sendError = CreateSendError((int)-written);
+                        sendError = CreateSendError(written.Errno);
                         stopped = true;
                         break;
                     }
@@ -105,10 +105,10 @@ internal sealed partial class EpollConnection
 
     /// <summary>
     /// One sendmsg of up to <see cref="Libc.MaxIOVectors"/> segments, with MSG_NOSIGNAL (a reset peer is EPIPE, never
-    /// a SIGPIPE for the process); the bytes written or <c>-errno</c>, and in <paramref name="offered"/> the bytes
-    /// handed to the kernel.
+    /// a SIGPIPE for the process); the bytes written or the errno, and in <paramref name="offered"/> the bytes handed
+    /// to the kernel.
     /// </summary>
-    private unsafe nint Send(in ReadOnlySequence<byte> buffer, out nint offered)
+    private unsafe IoResult Send(in ReadOnlySequence<byte> buffer, out nint offered)
     {
         bool added = false;
         try
@@ -138,7 +138,7 @@ internal sealed partial class EpollConnection
         }
     }
 
-    private unsafe nint SendMultiple(in ReadOnlySequence<byte> buffer, out nint offered)
+    private unsafe IoResult SendMultiple(in ReadOnlySequence<byte> buffer, out nint offered)
     {
         // Rented per call, not kept per connection: 256 pins are 6 KiB, which an idle connection should not hold.
         var pins = ArrayPool<MemoryHandle>.Shared.Rent(Libc.MaxIOVectors);
@@ -173,11 +173,11 @@ internal sealed partial class EpollConnection
         }
     }
 
-    private nint Written(nint result, int iovecs)
+    private IoResult Written(IoResult result, int iovecs)
     {
-        if (result > 0)
+        if (!result.IsError && result.Bytes > 0)
         {
-            _metrics.BytesWritten(result, iovecs);
+            _metrics.BytesWritten(result.Bytes, iovecs);
         }
         return result;
     }

@@ -269,8 +269,8 @@ internal sealed unsafe class LoopExecutor
             {
                 // Handed back: the poll moved PollRunning → Running before writing.
                 ulong value;
-                nint result = Libc.Read(_handBackFd, &value, sizeof(ulong));
-                Debug.Assert(result == sizeof(ulong), $"eventfd read failed: {result}");
+                var result = Libc.Read(_handBackFd, &value, sizeof(ulong));
+                Debug.Assert(result.BytesOrError == sizeof(ulong), $"eventfd read failed: {result}");
                 // Acquire, pairing with the poll's release of Running: what its pass wrote is visible here (the eventfd
                 // orders it in practice; the .NET memory model promises it only through this pair).
                 int state = Volatile.Read(ref _state);
@@ -322,8 +322,8 @@ internal sealed unsafe class LoopExecutor
         }
         Volatile.Write(ref _state, (int)State.Running);
         ulong one = 1;
-        nint written = Libc.Write(_handBackFd, &one, sizeof(ulong));
-        Debug.Assert(written == sizeof(ulong), $"eventfd write failed: {written}");
+        var written = Libc.Write(_handBackFd, &one, sizeof(ulong));
+        Debug.Assert(written.BytesOrError == sizeof(ulong), $"eventfd write failed: {written}");
     }
 
     /// <summary>
@@ -388,9 +388,9 @@ internal sealed unsafe class LoopExecutor
                 return;
             }
             ulong one = 1;
-            nint result = Libc.Write(_wakeFd, &one, sizeof(ulong));
+            var result = Libc.Write(_wakeFd, &one, sizeof(ulong));
             // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
-            Debug.Assert(result == sizeof(ulong) || result == -Errno.EAGAIN, $"eventfd write failed: {result}");
+            Debug.Assert(result.BytesOrError == sizeof(ulong) || result.WouldBlock, $"eventfd write failed: {result}");
         }
         _metrics.LoopWakeup();
     }

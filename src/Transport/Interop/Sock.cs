@@ -163,10 +163,10 @@ internal static unsafe partial class Sock
     /// SIGPIPE that writev raises on a reset socket (the runtime ignores it, but a host that restores the default
     /// disposition would die of it).
     /// </summary>
-    public static nint SendMsg(int fd, Libc.IOVector* vectors, int count)
+    public static IoResult SendMsg(int fd, Libc.IOVector* vectors, int count)
     {
         var message = new MessageHeader { IOVectors = vectors, IOVectorCount = (nuint)count };
-        return Libc.Result(sendmsg_(fd, &message, MSG_NOSIGNAL));
+        return IoResult.FromSyscall(sendmsg_(fd, &message, MSG_NOSIGNAL));
     }
 
     public static int Shutdown(int fd, int how) => Libc.Result(shutdown_(fd, how));

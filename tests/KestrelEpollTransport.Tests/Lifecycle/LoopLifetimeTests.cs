@@ -33,7 +33,7 @@ public sealed class LoopLifetimeTests
         loop.Schedule(static _ => { }, null);
 
         ulong value;
-        Assert.Equal(-Errno.EAGAIN, (int)Libc.Read(reused.Fd, &value, sizeof(ulong)));
+        Assert.Equal(-Errno.EAGAIN, (int)Libc.Read(reused.Fd, &value, sizeof(ulong)).BytesOrError);
     }
 
     [Fact]

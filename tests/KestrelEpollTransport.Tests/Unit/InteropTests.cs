@@ -80,14 +80,14 @@ public sealed partial class InteropTests
         byte[] buffer = new byte[16];
         fixed (byte* p = buffer)
         {
-            Assert.Equal(-Errno.EAGAIN, Libc.Read(accepted.Fd, p, (nuint)buffer.Length));
+            Assert.Equal(-Errno.EAGAIN, Libc.Read(accepted.Fd, p, (nuint)buffer.Length).BytesOrError);
 
             var vectors = stackalloc Libc.IOVector[2];
             byte* hello = stackalloc byte[] { (byte)'h', (byte)'i' };
             byte* there = stackalloc byte[] { (byte)'!', (byte)'\n' };
             vectors[0] = new Libc.IOVector { Base = hello, Count = 2 };
             vectors[1] = new Libc.IOVector { Base = there, Count = 2 };
-            Assert.Equal(4, Sock.SendMsg(accepted.Fd, vectors, 2));
+            Assert.Equal(4, Sock.SendMsg(accepted.Fd, vectors, 2).BytesOrError);
         }
 
         byte[] received = new byte[4];

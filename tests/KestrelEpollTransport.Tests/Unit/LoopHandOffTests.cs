@@ -343,7 +343,7 @@ public sealed class LoopHandOffTests
         public unsafe void Signal()
         {
             ulong one = 1;
-            Assert.Equal(sizeof(ulong), (int)Libc.Write(Fd.Fd, &one, sizeof(ulong)));
+            Assert.Equal(sizeof(ulong), (int)Libc.Write(Fd.Fd, &one, sizeof(ulong)).BytesOrError);
         }
 
         public Task<int> NextAsync() => _handledOn.Reader.ReadAsync().AsTask().WaitAsync(Timeout);

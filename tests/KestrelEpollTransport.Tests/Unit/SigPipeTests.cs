@@ -21,7 +21,7 @@ public sealed unsafe partial class SigPipeTests
     [Fact]
     public void SendMsg_WritingSideShutDown_EpipeAndNoSigpipe()
     {
-        var (pending, result) = SendWithSigpipeBlocked(static (fd, vector) => Sock.SendMsg(fd, (Libc.IOVector*)vector, 1));
+        var (pending, result) = SendWithSigpipeBlocked(static (fd, vector) => Sock.SendMsg(fd, (Libc.IOVector*)vector, 1).BytesOrError);
 
         Assert.Equal(-Errno.EPIPE, (int)result);
         Assert.False(pending, "sendmsg raised SIGPIPE");
