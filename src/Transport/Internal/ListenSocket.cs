@@ -9,12 +9,30 @@ namespace KestrelEpollTransport.Internal;
 /// A listening, non-blocking socket for one endpoint: TCP over IPv4/IPv6 (dual mode for <c>[::]</c>), a Unix domain
 /// socket, or an fd handed in by the host (<see cref="FileHandleEndPoint"/>, e.g. systemd socket activation).
 /// </summary>
-/// <param name="Handle">The fd; not owned (never closed by us) for an inherited fd.</param>
-/// <param name="EndPoint">What the socket is bound to (the real port after binding port 0).</param>
-/// <param name="Family">AF_INET, AF_INET6 or AF_UNIX.</param>
-/// <param name="UnixPath">The socket file we created, to remove on dispose; null otherwise.</param>
-internal sealed record ListenSocket(SafeFdHandle Handle, EndPoint EndPoint, int Family, string? UnixPath)
+/// <remarks>Owns its handle: <see cref="Dispose"/> closes the fd (never an inherited one: its handle does not own it) and
+/// removes the socket file we created.</remarks>
+internal sealed class ListenSocket : IDisposable
 {
+    private ListenSocket(SafeFdHandle handle, EndPoint endPoint, int family, string? unixPath)
+    {
+        Handle = handle;
+        EndPoint = endPoint;
+        Family = family;
+        UnixPath = unixPath;
+    }
+
+    /// <summary>The fd; not owned (never closed by us) for an inherited fd.</summary>
+    public SafeFdHandle Handle { get; }
+
+    /// <summary>What the socket is bound to (the real port after binding port 0).</summary>
+    public EndPoint EndPoint { get; }
+
+    /// <summary>AF_INET, AF_INET6 or AF_UNIX.</summary>
+    public int Family { get; }
+
+    /// <summary>The socket file we created, to remove on dispose; null otherwise.</summary>
+    public string? UnixPath { get; }
+
     /// <summary>Whether accepted connections are TCP (and so take TCP_NODELAY).</summary>
     public bool IsTcp => Family != Sock.AF_UNIX;
 
@@ -139,6 +157,13 @@ internal sealed record ListenSocket(SafeFdHandle Handle, EndPoint EndPoint, int 
         {
             throw new IOException($"listen() on {what} failed: {Errno.Describe(-result)}");
         }
+    }
+
+    /// <summary>Closes the fd (when ours; it stays open while an accept4 holds a reference) and removes the socket file.</summary>
+    public void Dispose()
+    {
+        Handle.Dispose();
+        RemoveSocketFile();
     }
 
     /// <summary>Removes the socket file we created, if any. Best effort: it may be gone already.</summary>

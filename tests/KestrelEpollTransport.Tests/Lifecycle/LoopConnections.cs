@@ -67,6 +67,6 @@ internal sealed class LoopConnections : IAsyncDisposable
             // Forced off the completing thread, which may be the loop (inline scheduling): the loop must never wait here.
             await server.DisposeAsync().AsTask().WithTimeout().ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         }
-        _listener.Handle.Dispose();
+        _listener.Dispose();
     }
 }
