@@ -21,8 +21,8 @@ namespace KestrelEpollTransport.Internal;
 /// queue: usually on that thread), so a burst of flushes goes out in one write. On EAGAIN (or a short write) it waits for the next writable
 /// edge and goes on on the loop thread. A call from a thread other than the loop holds a reference on the fd, so it
 /// can never be closed (and its number reused) under the call.</para>
-/// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them and the two rules (input completes exactly
-/// once; one close, one RST or FIN) are written there, in one place.</para>
+/// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them, the fields they read and the three rules
+/// (input completes exactly once; one close, one RST or FIN; one place releases the fd) are written there.</para>
 /// <para>Semantics follow Kestrel's Sockets transport: ECONNRESET/EPIPE complete the input with
 /// <see cref="ConnectionResetException"/>; an abort with the abort's <see cref="ConnectionAbortedException"/>;
 /// <see cref="ConnectionClosed"/> fires once, on the thread pool, when the input completes.</para>
