@@ -40,7 +40,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     /// <param name="memoryPool">The pool this loop's connections rent from.</param>
     /// <param name="logger">Category KestrelEpollTransport.EventLoop.</param>
     /// <param name="metrics">The transport's meter.</param>
-    /// <param name="handOffWhenBusy">Whether busy passes hand polling to the thread pool (<see cref="LoopExecutor.AfterBlockingPass"/>).</param>
+    /// <param name="handOffWhenBusy">Whether busy passes hand polling to the thread pool (<see cref="LoopExecutor.AfterPass"/>).</param>
     /// <param name="queueWorkItem">Queues the poll; null: the thread pool. Tests pass a stand-in to hold or run it.</param>
     /// <param name="reclaimAfterMilliseconds">See <see cref="LoopExecutor.DefaultReclaimAfterMilliseconds"/>.</param>
     public EpollEventLoop(
@@ -148,7 +148,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
             int timeout = _executor.PrepareToWait(_timers.NextTimeout());
             int count = Epoll.Wait(_table.EpollFd, _events, MaxEvents, timeout);
             _executor.Woke();
-            _executor.AfterBlockingPass(RunPass(count));
+            _executor.AfterPass(RunPass(count));
         }
         foreach (var handler in _table.Stop())
         {

@@ -17,7 +17,7 @@ namespace KestrelEpollTransport.Internal;
 /// <para>Posting. <see cref="Post"/> enqueues, then looks at the state; the loop thread moves to
 /// <see cref="State.Blocked"/> with a full fence before its last look at the queue. So either the loop thread sees the
 /// work, or the poster sees Blocked and writes the wake-up eventfd; a loop that is awake costs posters no syscall.</para>
-/// <para>Hand-off (docs/architecture.md, "Busy loops: the thread pool polls"). After a blocking wait that returned
+/// <para>Hand-off (docs/architecture.md, "Busy loops: the thread pool polls"). After a pass that handled
 /// <see cref="HandOffThreshold"/> or more connection events, the loop thread queues a poll on the thread pool behind
 /// the work those events queued there, and sleeps on <see cref="_handBackFd"/>. The poll runs one pass with a zero
 /// timeout as the loop, queues itself again while it finds work, and hands the loop back when it finds none.</para>
@@ -27,7 +27,7 @@ namespace KestrelEpollTransport.Internal;
 internal sealed unsafe class LoopExecutor
 {
     /// <summary>
-    /// Connection events in one blocking wait from which the loop thread hands polling to the thread pool. A lone event
+    /// Connection events in one pass of the loop thread from which it hands polling to the thread pool. A lone event
     /// is the sign of light load: handled by the loop thread, it costs no extra syscall; two or more mean requests are
     /// arriving faster than they are answered.
     /// </summary>
@@ -238,7 +238,7 @@ internal sealed unsafe class LoopExecutor
     }
 
     /// <summary>
-    /// After a blocking wait that handled <paramref name="connectionEvents"/>: when busy, lets the thread pool poll in
+    /// After a pass of the loop thread that handled <paramref name="connectionEvents"/>: when busy, lets the thread pool poll in
     /// this thread's place until a poll finds nothing, or until no poll ran for a whole reclaim period. Loop thread.
     /// </summary>
     /// <remarks>
@@ -249,7 +249,7 @@ internal sealed unsafe class LoopExecutor
     /// Not while a poll taken back earlier still waits in the pool's queue: the pool is starved, and a new hand-off would
     /// only sleep a reclaim period and take the loop back again. That poll's run (a no-op) shows the pool is alive.
     /// </remarks>
-    public void AfterBlockingPass(int connectionEvents)
+    public void AfterPass(int connectionEvents)
     {
         if (connectionEvents < HandOffThreshold || !_handOff || _stopRequested || _poll.IsQueued)
         {
