@@ -132,27 +132,20 @@ internal static unsafe partial class Sock
         return Libc.Result(setsockopt_(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(Linger)));
     }
 
-    public static int GetSockName(int fd, ref SockAddr addr)
-    {
-        int len = SockAddr.Capacity;
-        int result;
-        // Bytes is the struct's first field: a pointer to the struct is a pointer to the sockaddr.
-        fixed (SockAddr* p = &addr)
-        {
-            result = Libc.Result(getsockname_(fd, (byte*)p, &len));
-        }
-        addr.Length = result >= 0 ? len : 0;
-        return result;
-    }
+    /// <summary>getsockname(2): the address the socket is bound to.</summary>
+    public static int GetSockName(int fd, ref SockAddr addr) => GetName(fd, ref addr, peer: false);
 
-    public static int GetPeerName(int fd, ref SockAddr addr)
+    /// <summary>getpeername(2): the address of the connected peer.</summary>
+    public static int GetPeerName(int fd, ref SockAddr addr) => GetName(fd, ref addr, peer: true);
+
+    private static int GetName(int fd, ref SockAddr addr, bool peer)
     {
         int len = SockAddr.Capacity;
         int result;
         // Bytes is the struct's first field: a pointer to the struct is a pointer to the sockaddr.
         fixed (SockAddr* p = &addr)
         {
-            result = Libc.Result(getpeername_(fd, (byte*)p, &len));
+            result = Libc.Result(peer ? getpeername_(fd, (byte*)p, &len) : getsockname_(fd, (byte*)p, &len));
         }
         addr.Length = result >= 0 ? len : 0;
         return result;
