@@ -42,7 +42,10 @@ public static class WebHostBuilderEpollExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EpollTransportOptions>, EpollTransportOptionsValidator>());
             // Kestrel asks the factories registered last first; this one serves what CanBind accepts (IP, Unix
             // sockets, inherited listening fds) and leaves the rest (named pipes) to the transports registered before it.
-            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+            // TryAddEnumerable, not TryAddSingleton: UseKestrel has registered the Sockets factory (with
+            // TryAddSingleton) before an app's code runs, and a TryAddSingleton here would then add nothing. Added
+            // beside it, once however often this is called.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, EpollTransportFactory>());
         });
     }
 }

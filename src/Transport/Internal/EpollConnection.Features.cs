@@ -5,7 +5,6 @@ using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Internal;
 
@@ -53,7 +52,7 @@ internal sealed partial class EpollConnection : IConnectionIdFeature, IConnectio
         try
         {
             _handle.DangerousAddRef(ref added);
-            return LinuxSocket.GetSockName(_fd, ref addr) == 0 ? addr.ToIPEndPoint() : null;
+            return Sock.GetSockName(_fd, ref addr) == 0 ? addr.ToIPEndPoint() : null;
         }
         catch (ObjectDisposedException)
         {

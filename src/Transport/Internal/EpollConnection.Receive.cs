@@ -10,29 +10,11 @@ internal sealed partial class EpollConnection
 {
     /// <summary>
     /// Bytes one turn may read before the rest waits behind the loop's other work. Without a cap, a peer that keeps its
-    /// receive queue full held the loop: with one loop and no read limit, a neighbour's 1-byte echo had p99 55 ms and
-    /// max 385 ms (Sockets ~6 ms). 64 KiB is 16 reads of a pool block: bulk uploads still read in large turns, and a
-    /// turn costs the neighbours at most ~20 µs of copying.
+    /// receive queue full would hold the loop, and every other connection on it would wait for the flood to pause.
+    /// 64 KiB is 16 reads of a pool block: bulk uploads still read in large turns, and a turn keeps the neighbours
+    /// waiting only for a short copy (docs/architecture.md, "Measurements behind constants").
     /// </summary>
     internal const int ReadBudgetBytes = 64 * 1024;
-
-    /// <summary>Where reading stands. Loop thread.</summary>
-    private enum InputState
-    {
-        /// <summary>Waiting for a readable edge; the next one starts a read.</summary>
-        Idle,
-
-        /// <summary>A turn spent its read budget with data left; a continuation is posted, and edges meanwhile are left to it.</summary>
-        Requeued,
-
-        /// <summary>A flush is pending (the reader is MaxReadBufferSize behind); its completion, posted to the loop, resumes reading.</summary>
-        Paused,
-
-        /// <summary>The input pipe's writer is completed (FIN, error, Kestrel done reading, or the connection closed). Final.</summary>
-        Completed,
-    }
-
-    private InputState _inputState;
 
     /// <summary>The peer shut down its side (RDHUP/HUP/ERR seen): read until 0 or an error, even after a short read.</summary>
     private bool _readToEnd;
@@ -73,12 +55,21 @@ internal sealed partial class EpollConnection
         while (true)
         {
             var memory = writer.GetMemory(_minAllocSize);
-            nint read;
+            IoResult result;
             fixed (byte* buffer = memory.Span)
             {
-                read = Libc.Read(_fd, buffer, (nuint)memory.Length);
+                result = Libc.Read(_fd, buffer, (nuint)memory.Length);
             }
 
+            if (result.IsError)
+            {
+                if (!result.WouldBlock)
+                {
+                    CompleteInput(CreateReceiveError(result.Errno));
+                }
+                return;
+            }
+            nint read = result.Bytes;
             if (read > 0)
             {
                 writer.Advance((int)read);
@@ -121,19 +112,11 @@ internal sealed partial class EpollConnection
                     return;
                 }
             }
-            else if (read == 0)
-            {
-                EpollTransportLog.ConnectionReadFin(_logger, ConnectionId);
-                CompleteInput(null);
-                return;
-            }
-            else if (read == -Errno.EAGAIN)
-            {
-                return;
-            }
             else
             {
-                CompleteInput(CreateReceiveError((int)-read));
+                // 0: end of stream, the peer's FIN.
+                EpollTransportLog.ConnectionReadFin(_logger, ConnectionId);
+                CompleteInput(null);
                 return;
             }
         }

@@ -1,11 +1,30 @@
 using System.Buffers;
 using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Internal;
 
-// Send: runs where SendScheduler puts it (after the work that flushed, on its thread), or on the loop after EAGAIN.
+// Send: where each step of the send loop runs, and why it is safe there.
+//
+//   step                                   runs on                                       decided by
+//   -------------------------------------  --------------------------------------------  ------------------------------------
+//   first run, and every resumption after  the thread pool's global queue (the thread    SendScheduler.Schedule: the output
+//   a flush (ReadAsync completes)          that flushed usually takes it when its work   pipe's reader scheduler; the caller
+//                                          ends); or posted to the loop, after the       is not running as the loop / is
+//                                          events of this pass, when the flush was made  (IsLoopThread)
+//                                          as the loop (inline scheduling, loop work)
+//   sendmsg                                wherever the step above runs                  Send: a reference on the handle held
+//                                                                                        around the call, always
+//   after EAGAIN or a short write          inline on the thread running as the loop at  _writable (a ReadinessSignal with
+//                                          the next EPOLLOUT/ERR/HUP edge (OnEvents);    inline continuations), Signal from
+//                                          at once if an edge came since Reset           OnEvents, Close from Close
+//   the end (result completed, cancelled,  wherever the last step ran                    finally: SendLoopEnded posts the
+//   error, or the signal closed)                                                         close (Lifecycle.cs)
+//
+// A closed handle: the loop may close the connection (Close disposes the handle) at any time, also between the send
+// loop's look at _writable and its sendmsg. DangerousAddRef then throws ObjectDisposedException, and the exception
+// filter (when _writable.IsClosed, which Close sets before it disposes the handle) ends the send loop quietly. Any
+// other exception is a send error: RST.
 internal sealed partial class EpollConnection
 {
     /// <summary>The send loop; awaited only through <see cref="_closedTcs"/>.</summary>
@@ -14,6 +33,7 @@ internal sealed partial class EpollConnection
     private async Task ProcessSendsAsync()
     {
         Exception? unexpectedError = null;
+        Exception? sendError = null;
         var reader = _output.Reader;
         try
         {
@@ -32,19 +52,19 @@ internal sealed partial class EpollConnection
                 while (!buffer.IsEmpty)
                 {
                     _writable.Reset();
-                    nint written = Send(buffer, out nint offered);
-                    if (written >= 0)
+                    var written = Send(buffer, out nint offered);
+                    if (!written.IsError)
                     {
-                        buffer = buffer.Slice(written);
-                        if (written == offered)
+                        buffer = buffer.Slice(written.Bytes);
+                        if (written.Bytes == offered)
                         {
                             continue;
                         }
                         // Short: the send buffer is full, and another call now would only return EAGAIN. Wait for room.
                     }
-                    else if (written != -Errno.EAGAIN)
+                    else if (!written.WouldBlock)
                     {
-                        _sendError = CreateSendError((int)-written);
+                        sendError = CreateSendError(written.Errno);
                         stopped = true;
                         break;
                     }
@@ -74,23 +94,21 @@ internal sealed partial class EpollConnection
         catch (Exception ex)
         {
             unexpectedError = ex;
-            _sendError = ex;
+            sendError = ex;
         }
         finally
         {
             reader.Complete(unexpectedError);
-            // Posted: the send loop may be running as the loop, inside Kestrel's flush, itself inside our receive.
-            _loop.Schedule(static state => ((EpollConnection)state!).Close(), this);
-            CompletionStep();
+            SendLoopEnded(sendError);
         }
     }
 
     /// <summary>
     /// One sendmsg of up to <see cref="Libc.MaxIOVectors"/> segments, with MSG_NOSIGNAL (a reset peer is EPIPE, never
-    /// a SIGPIPE for the process); the bytes written or <c>-errno</c>, and in <paramref name="offered"/> the bytes
-    /// handed to the kernel.
+    /// a SIGPIPE for the process); the bytes written or the errno, and in <paramref name="offered"/> the bytes handed
+    /// to the kernel.
     /// </summary>
-    private unsafe nint Send(in ReadOnlySequence<byte> buffer, out nint offered)
+    private unsafe IoResult Send(in ReadOnlySequence<byte> buffer, out nint offered)
     {
         bool added = false;
         try
@@ -106,7 +124,7 @@ internal sealed partial class EpollConnection
                 fixed (byte* p = span)
                 {
                     var vector = new Libc.IOVector { Base = p, Count = (nuint)span.Length };
-                    return Written(LinuxSocket.SendMsg(_fd, &vector, 1), 1);
+                    return Written(Sock.SendMsg(_fd, &vector, 1), 1);
                 }
             }
             return SendMultiple(buffer, out offered);
@@ -120,7 +138,7 @@ internal sealed partial class EpollConnection
         }
     }
 
-    private unsafe nint SendMultiple(in ReadOnlySequence<byte> buffer, out nint offered)
+    private unsafe IoResult SendMultiple(in ReadOnlySequence<byte> buffer, out nint offered)
     {
         // Rented per call, not kept per connection: 256 pins are 6 KiB, which an idle connection should not hold.
         var pins = ArrayPool<MemoryHandle>.Shared.Rent(Libc.MaxIOVectors);
@@ -143,7 +161,7 @@ internal sealed partial class EpollConnection
                     break;
                 }
             }
-            return Written(LinuxSocket.SendMsg(_fd, vectors, count), count);
+            return Written(Sock.SendMsg(_fd, vectors, count), count);
         }
         finally
         {
@@ -155,11 +173,11 @@ internal sealed partial class EpollConnection
         }
     }
 
-    private nint Written(nint result, int iovecs)
+    private IoResult Written(IoResult result, int iovecs)
     {
-        if (result > 0)
+        if (!result.IsError && result.Bytes > 0)
         {
-            _metrics.BytesWritten(result, iovecs);
+            _metrics.BytesWritten(result.Bytes, iovecs);
         }
         return result;
     }

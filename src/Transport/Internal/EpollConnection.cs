@@ -21,8 +21,8 @@ namespace KestrelEpollTransport.Internal;
 /// queue: usually on that thread), so a burst of flushes goes out in one write. On EAGAIN (or a short write) it waits for the next writable
 /// edge and goes on on the loop thread. A call from a thread other than the loop holds a reference on the fd, so it
 /// can never be closed (and its number reused) under the call.</para>
-/// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them and the two rules (input completes exactly
-/// once; one close, one RST or FIN) are written there, in one place.</para>
+/// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them, the fields they read and the three rules
+/// (input completes exactly once; one close, one RST or FIN; one place releases the fd) are written there.</para>
 /// <para>Semantics follow Kestrel's Sockets transport: ECONNRESET/EPIPE complete the input with
 /// <see cref="ConnectionResetException"/>; an abort with the abort's <see cref="ConnectionAbortedException"/>;
 /// <see cref="ConnectionClosed"/> fires once, on the thread pool, when the input completes.</para>
@@ -106,43 +106,6 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
             Abort(new ConnectionAbortedException($"epoll_ctl(ADD) failed: {Errno.Describe(-result)}"));
         }
         _sendTask = ProcessSendsAsync();
-    }
-
-    /// <summary>
-    /// Ends the connection now, discarding output not yet sent. With a reason: RST (SO_LINGER 0), and the input
-    /// completes with that reason. With null (Kestrel's "closed gracefully" after a client FIN): FIN. As Sockets.
-    /// </summary>
-    public override void Abort(ConnectionAbortedException abortReason)
-    {
-        if (RequestAbort(abortReason))
-        {
-            // Posted, never inline: Abort may be called by Kestrel running inside our own read, on the loop.
-            _loop.Schedule(static state => ((EpollConnection)state!).Close(), this);
-            // After the close is queued, so the send loop's own close request comes second.
-            _output.Reader.CancelPendingRead();
-        }
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        _input.Reader.Complete();
-        _output.Writer.Complete();
-        await _closedTcs.Task.ConfigureAwait(false);
-        _connectionClosedTokenSource.Dispose();
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    void IEpollHandler.OnFault(Exception exception)
-    {
-        Abort(new ConnectionAbortedException("The epoll transport failed handling this connection.", exception));
-    }
-
-    void IEpollHandler.OnLoopStopping()
-    {
-        // The loop stops with this connection still open (its listener was disposed without Kestrel closing it).
-        RequestAbort(new ConnectionAbortedException("The epoll transport is stopping."));
-        _output.Reader.CancelPendingRead();
-        Close();
     }
 
     /// <summary>The pair of pipe ends Kestrel uses.</summary>

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using KestrelEpollTransport.Interop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Internal;
 
@@ -299,7 +298,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         try
         {
             _handle.DangerousAddRef(ref added);
-            return LinuxSocket.Accept(_handle.Fd, ref peer);
+            return Sock.Accept(_handle.Fd, ref peer);
         }
         catch (ObjectDisposedException)
         {
@@ -340,7 +339,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
         var options = _group.Options;
         if (options.NoDelay && _socket.IsTcp)
         {
-            _ = LinuxSocket.SetOption(fd, LinuxSocket.IPPROTO_TCP, LinuxSocket.TCP_NODELAY, 1);
+            _ = Sock.SetOption(fd, Sock.IPPROTO_TCP, Sock.TCP_NODELAY, 1);
         }
         EndPoint? remote = _socket.IsTcp ? peer.ToIPEndPoint() : null;
         // A copy per connection: IPEndPoint is mutable, and a connection's end point must not change under another.

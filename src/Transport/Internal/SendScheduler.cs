@@ -4,27 +4,24 @@ namespace KestrelEpollTransport.Internal;
 
 /// <summary>
 /// The output pipe's reader scheduler: runs the send loop after the work that flushed, so every flush that work makes
-/// goes out in one write.
+/// goes out in one write. Where every step of a send runs is tabled at the top of EpollConnection.Send.cs.
 /// </summary>
 /// <remarks>
 /// <para>Kestrel and the application flush the output many times per response when they write it a piece at a time
 /// (a chunked body and its terminating chunk, a streamed body, server-sent events, a pipelined batch of responses).
-/// Run inline, the send loop made one write syscall, and sent one TCP segment, per flush. Queued, it runs once the
-/// work that flushed has moved on, and sends at once what all of its flushes buffered.</para>
-/// <para>Where the send runs:</para>
+/// Run inline, the send loop would make one write syscall, and send one TCP segment, per flush. Queued, it runs once
+/// the work that flushed has moved on, and sends at once what all of its flushes buffered.</para>
 /// <list type="bullet">
 /// <item>Flushed as the loop (inline scheduling: Kestrel runs inside our read; or the loop's own work): posted to the
 /// loop, which runs it after the events of this pass, so the responses to every request read in the pass leave
 /// together.</item>
 /// <item>Flushed anywhere else (the default: Kestrel and the app run on the thread pool): the pool's global queue, as
 /// the Sockets transport's IOQueue. The flushing thread runs it when its current work ends, unless an idle thread
-/// takes it first. Not that thread's local queue (<c>preferLocal: true</c>), although it measured the same on one
-/// CPU: other threads take from a local queue only when the global queue is empty, so on a busy server bytes flushed
-/// before blocking or long work (a synchronous call, CPU work) waited for that work to end, where Sockets sends them
-/// meanwhile (found by review).</item>
+/// takes it first. Not that thread's local queue (<c>preferLocal: true</c>): other threads take from a local queue
+/// only when the global queue is empty, so on a busy server bytes flushed before blocking or long work (a synchronous
+/// call, CPU work) would wait for that work to end, where Sockets sends them meanwhile (docs/architecture.md,
+/// "Sending").</item>
 /// </list>
-/// <para>Measured (docs/architecture.md, "Sending"): a response written as 64 flushes of 32 B took 64 writes and ran at
-/// 0.07× the Sockets transport's requests/s; queued, it takes one or two.</para>
 /// </remarks>
 internal sealed class SendScheduler(EpollEventLoop loop) : PipeScheduler
 {

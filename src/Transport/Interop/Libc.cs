@@ -6,7 +6,8 @@ namespace KestrelEpollTransport.Interop;
 
 /// <summary>
 /// The few libc entry points outside epoll(7) and socket(7): plain file descriptor I/O and eventfd(2).
-/// Every import is blittable, sets errno, and is wrapped at most once; wrappers return the result or <c>-errno</c>.
+/// Every import is blittable, sets errno, and is wrapped at most once; wrappers return the result or <c>-errno</c>,
+/// and the I/O calls an <see cref="IoResult"/> (a byte count or an errno).
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -33,8 +34,8 @@ internal static unsafe partial class Libc
 
     /// <summary>
     /// The most iovecs one sendmsg may take (<c>IOV_MAX</c> is 1024 on Linux); we batch at most this many: 1 MiB of
-    /// 4 KiB pool blocks in one call (with 64, a 1 MiB response took 5 writes where Sockets makes one sendmsg), and
-    /// 4 KiB of iovecs on the stack.
+    /// 4 KiB pool blocks in one call, so a large response needs few writes, and 4 KiB of iovecs on the stack
+    /// (docs/architecture.md, "Measurements behind constants").
     /// </summary>
     public const int MaxIOVectors = 256;
 
@@ -83,9 +84,9 @@ internal static unsafe partial class Libc
     /// <summary>close(2). Never retried on EINTR: on Linux the fd is released even then, and a retry could close a reused number.</summary>
     public static int Close(int fd) => Result(close_(fd));
 
-    public static nint Read(int fd, void* buffer, nuint count) => Result(read_(fd, buffer, count));
+    public static IoResult Read(int fd, void* buffer, nuint count) => IoResult.FromSyscall(read_(fd, buffer, count));
 
-    public static nint Write(int fd, void* buffer, nuint count) => Result(write_(fd, buffer, count));
+    public static IoResult Write(int fd, void* buffer, nuint count) => IoResult.FromSyscall(write_(fd, buffer, count));
 
     public static int EventFd(uint initialValue, int flags) => Result(eventfd_(initialValue, flags));
 

@@ -41,14 +41,14 @@ internal struct SockAddr
         Span<byte> b = addr.Bytes;
         if (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(b, Socket.AF_INET);
+            BinaryPrimitives.WriteUInt16LittleEndian(b, Sock.AF_INET);
             BinaryPrimitives.WriteUInt16BigEndian(b[2..], (ushort)endPoint.Port);
             endPoint.Address.TryWriteBytes(b.Slice(4, 4), out _);
             addr.Length = SizeOfSockAddrIn;
         }
         else if (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(b, Socket.AF_INET6);
+            BinaryPrimitives.WriteUInt16LittleEndian(b, Sock.AF_INET6);
             BinaryPrimitives.WriteUInt16BigEndian(b[2..], (ushort)endPoint.Port);
             // flowinfo (b[4..8]) stays 0.
             endPoint.Address.TryWriteBytes(b.Slice(8, 16), out _);
@@ -70,7 +70,7 @@ internal struct SockAddr
     {
         var addr = default(SockAddr);
         Span<byte> b = addr.Bytes;
-        BinaryPrimitives.WriteUInt16LittleEndian(b, Socket.AF_UNIX);
+        BinaryPrimitives.WriteUInt16LittleEndian(b, Sock.AF_UNIX);
         bool isAbstract = path.Length > 0 && (path[0] == '@' || path[0] == '\0');
         var name = b.Slice(SunPathOffset, SunPathLength);
         int length;
@@ -98,9 +98,9 @@ internal struct SockAddr
         ReadOnlySpan<byte> b = Bytes;
         switch (Family)
         {
-            case Socket.AF_INET when Length >= SizeOfSockAddrIn:
+            case Sock.AF_INET when Length >= SizeOfSockAddrIn:
                 return new IPEndPoint(new IPAddress(b.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(b[2..]));
-            case Socket.AF_INET6 when Length >= SizeOfSockAddrIn6:
+            case Sock.AF_INET6 when Length >= SizeOfSockAddrIn6:
                 var address = new IPAddress(b.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(b[24..]));
                 return new IPEndPoint(address, BinaryPrimitives.ReadUInt16BigEndian(b[2..]));
             default:

@@ -23,7 +23,7 @@ public sealed class AdoptTests
         int fd = (int)owner.Handle;
 
         var adopted = ListenSocket.Open(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), 77);
-        adopted.Handle.Dispose();
+        adopted.Dispose();
         GC.Collect();
         GC.WaitForPendingFinalizers();
 

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
 using Microsoft.Extensions.Logging.Abstractions;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 using Socket = System.Net.Sockets.Socket;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;
@@ -46,7 +45,7 @@ internal sealed class LoopConnections : IAsyncDisposable
         int fd;
         // The handshake is done when ConnectAsync returns, so the connection waits in the backlog; accept4 is non-blocking.
         var deadline = DateTime.UtcNow + Timeouts.Default;
-        while ((fd = LinuxSocket.Accept(_listener.Handle.Fd, ref peer)) == -Errno.EAGAIN && DateTime.UtcNow < deadline)
+        while ((fd = Sock.Accept(_listener.Handle.Fd, ref peer)) == -Errno.EAGAIN && DateTime.UtcNow < deadline)
         {
             await Task.Yield();
         }
@@ -67,6 +66,6 @@ internal sealed class LoopConnections : IAsyncDisposable
             // Forced off the completing thread, which may be the loop (inline scheduling): the loop must never wait here.
             await server.DisposeAsync().AsTask().WithTimeout().ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         }
-        _listener.Handle.Dispose();
+        _listener.Dispose();
     }
 }

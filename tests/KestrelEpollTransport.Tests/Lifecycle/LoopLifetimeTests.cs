@@ -21,17 +21,18 @@ public sealed class LoopLifetimeTests
     {
         var loop = new EpollEventLoop(3, MemoryPool<byte>.Shared, NullLogger.Instance, new EpollTransportMetrics());
         loop.Start();
-        int eventFd = PrivateField<int>(loop, "_eventFd");
+        var executor = PrivateField<LoopExecutor>(loop, "_executor");
+        int eventFd = PrivateField<int>(executor, "_wakeFd");
         loop.Stop();
         // The kernel hands out the lowest free number: open eventfds until one gets the number the loop's had.
         using var reused = OpenUntilNumber(eventFd);
 
         // A poster that won the "loop is blocked" exchange before Stop, and writes its wake-up only now.
-        typeof(EpollEventLoop).GetField("_blocked", BindingFlags.NonPublic | BindingFlags.Instance)!.SetValue(loop, 1);
+        typeof(LoopExecutor).GetField("_state", BindingFlags.NonPublic | BindingFlags.Instance)!.SetValue(executor, (int)LoopExecutor.State.Blocked);
         loop.Schedule(static _ => { }, null);
 
         ulong value;
-        Assert.Equal(-Errno.EAGAIN, (int)Libc.Read(reused.Fd, &value, sizeof(ulong)));
+        Assert.Equal(-Errno.EAGAIN, (int)Libc.Read(reused.Fd, &value, sizeof(ulong)).BytesOrError);
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public sealed class LoopLifetimeTests
     {
         var loop = new EpollEventLoop(4, MemoryPool<byte>.Shared, NullLogger.Instance, new EpollTransportMetrics());
         loop.Start();
-        int epollFd = PrivateField<int>(loop, "_epollFd");
+        int epollFd = PrivateField<RegistrationTable>(loop, "_table").EpollFd;
         loop.Stop();
         using var reused = OpenUntilNumber(epollFd, Epoll.Create);
         using var watched = new SafeFdHandle(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK));
@@ -131,8 +132,8 @@ public sealed class LoopLifetimeTests
 
     private static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
 
-    private static T PrivateField<T>(EpollEventLoop loop, string name) =>
-        (T)typeof(EpollEventLoop).GetField(name, BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(loop)!;
+    private static T PrivateField<T>(object owner, string name) =>
+        (T)owner.GetType().GetField(name, BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(owner)!;
 
     /// <summary>Opens fds with <paramref name="open"/> (eventfds by default) until one has <paramref name="number"/>; closes the others.</summary>
     private static SafeFdHandle OpenUntilNumber(int number, Func<int>? open = null)

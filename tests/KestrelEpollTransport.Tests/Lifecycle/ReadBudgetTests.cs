@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
+using KestrelEpollTransport.Interop;
+using KestrelEpollTransport.Tests.Infrastructure;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;
 
@@ -24,7 +25,7 @@ public sealed class ReadBudgetTests
             var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null };
             await using var connections = new LoopConnections(loop, options);
             var (flood, floodClient) = await connections.ConnectAsync(fd =>
-                LinuxSocket.SetOption(fd, LinuxSocket.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
+                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
             var (neighbour, neighbourClient) = await connections.ConnectAsync();
             floodClient.SendBufferSize = SocketBuffer;
 

@@ -1,9 +1,10 @@
 using System.Net.Sockets;
 using KestrelEpollTransport.Internal;
+using KestrelEpollTransport.Interop;
+using KestrelEpollTransport.Tests.Infrastructure;
 using KestrelEpollTransport.Tests.Lifecycle;
 using Microsoft.AspNetCore.Connections;
 using Xunit.Abstractions;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Tests.Lifecycle;
 
@@ -28,7 +29,7 @@ public sealed class ShortWriteTests(ITestOutputHelper output)
         try
         {
             await using var connections = new LoopConnections(loop, new EpollTransportOptions { UnsafePreferInlineScheduling = inline });
-            var (server, client) = await connections.ConnectAsync(fd => LinuxSocket.SetOption(fd, LinuxSocket.SOL_SOCKET, 7 /* SO_SNDBUF */, 4096));
+            var (server, client) = await connections.ConnectAsync(fd => Sock.SetOption(fd, Sock.SOL_SOCKET, 7 /* SO_SNDBUF */, 4096));
             client.ReceiveBufferSize = 4096;
             var writer = Task.Run(async () =>
             {

@@ -204,7 +204,7 @@ public sealed class EventLoopTests : IDisposable
     private static unsafe void Signal(SafeFdHandle eventFd)
     {
         ulong one = 1;
-        Assert.Equal(sizeof(ulong), (int)Libc.Write(eventFd.Fd, &one, sizeof(ulong)));
+        Assert.Equal(sizeof(ulong), (int)Libc.Write(eventFd.Fd, &one, sizeof(ulong)).BytesOrError);
     }
 
     private sealed class RecordingHandler(EpollEventLoop loop) : IEpollHandler

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KestrelEpollTransport.Interop;
 using Xunit;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Tests.Unit;
 
@@ -47,7 +46,7 @@ public sealed partial class InteropTests
         using var listener = Listen(out _);
         var peer = default(SockAddr);
 
-        int result = LinuxSocket.Accept(listener.Fd, ref peer);
+        int result = Sock.Accept(listener.Fd, ref peer);
 
         Assert.Equal(-Errno.EAGAIN, result);
     }
@@ -60,7 +59,7 @@ public sealed partial class InteropTests
         await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(TimeSpan.FromSeconds(10));
 
         var peer = default(SockAddr);
-        int fd = LinuxSocket.Accept(listener.Fd, ref peer);
+        int fd = Sock.Accept(listener.Fd, ref peer);
         Assert.True(fd >= 0, $"accept4 failed: {fd}");
         using var accepted = new SafeFdHandle(fd);
 
@@ -76,19 +75,19 @@ public sealed partial class InteropTests
         using var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(new IPEndPoint(IPAddress.Loopback, port));
         var peer = default(SockAddr);
-        using var accepted = new SafeFdHandle(LinuxSocket.Accept(listener.Fd, ref peer));
+        using var accepted = new SafeFdHandle(Sock.Accept(listener.Fd, ref peer));
 
         byte[] buffer = new byte[16];
         fixed (byte* p = buffer)
         {
-            Assert.Equal(-Errno.EAGAIN, Libc.Read(accepted.Fd, p, (nuint)buffer.Length));
+            Assert.Equal(-Errno.EAGAIN, Libc.Read(accepted.Fd, p, (nuint)buffer.Length).BytesOrError);
 
             var vectors = stackalloc Libc.IOVector[2];
             byte* hello = stackalloc byte[] { (byte)'h', (byte)'i' };
             byte* there = stackalloc byte[] { (byte)'!', (byte)'\n' };
             vectors[0] = new Libc.IOVector { Base = hello, Count = 2 };
             vectors[1] = new Libc.IOVector { Base = there, Count = 2 };
-            Assert.Equal(4, LinuxSocket.SendMsg(accepted.Fd, vectors, 2));
+            Assert.Equal(4, Sock.SendMsg(accepted.Fd, vectors, 2).BytesOrError);
         }
 
         byte[] received = new byte[4];
@@ -105,11 +104,11 @@ public sealed partial class InteropTests
     public void Bind_AddressInUse_ReturnsEaddrinuse()
     {
         using var first = Listen(out int port);
-        int fd = LinuxSocket.Create(LinuxSocket.AF_INET);
+        int fd = Sock.Create(Sock.AF_INET);
         using var second = new SafeFdHandle(fd);
         var addr = SockAddr.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, port));
 
-        Assert.Equal(-Errno.EADDRINUSE, LinuxSocket.Bind(fd, ref addr));
+        Assert.Equal(-Errno.EADDRINUSE, Sock.Bind(fd, ref addr));
     }
 
     [Fact]
@@ -140,14 +139,14 @@ public sealed partial class InteropTests
 
     internal static SafeFdHandle Listen(out int port)
     {
-        int fd = LinuxSocket.Create(LinuxSocket.AF_INET);
+        int fd = Sock.Create(Sock.AF_INET);
         Assert.True(fd >= 0, $"socket failed: {fd}");
         var handle = new SafeFdHandle(fd);
         var addr = SockAddr.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, 0));
-        Assert.Equal(0, LinuxSocket.Bind(fd, ref addr));
-        Assert.Equal(0, LinuxSocket.Listen(fd, 16));
+        Assert.Equal(0, Sock.Bind(fd, ref addr));
+        Assert.Equal(0, Sock.Listen(fd, 16));
         var bound = default(SockAddr);
-        Assert.Equal(0, LinuxSocket.GetSockName(fd, ref bound));
+        Assert.Equal(0, Sock.GetSockName(fd, ref bound));
         port = bound.ToIPEndPoint()!.Port;
         return handle;
     }

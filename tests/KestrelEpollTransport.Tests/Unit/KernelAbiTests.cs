@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using KestrelEpollTransport.Interop;
 using Xunit;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 
 namespace KestrelEpollTransport.Tests.Unit;
 
@@ -89,10 +88,10 @@ public sealed class KernelAbiTests
     [Fact]
     public void MessageHeader_Layout_MatchesHeader()
     {
-        Assert.Equal(Header.Value["sizeof_msghdr"], Marshal.SizeOf<LinuxSocket.MessageHeader>());
-        Assert.Equal(Header.Value["offsetof_msg_iov"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.IOVectors)));
-        Assert.Equal(Header.Value["offsetof_msg_iovlen"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.IOVectorCount)));
-        Assert.Equal(Header.Value["offsetof_msg_flags"], (long)Marshal.OffsetOf<LinuxSocket.MessageHeader>(nameof(LinuxSocket.MessageHeader.Flags)));
+        Assert.Equal(Header.Value["sizeof_msghdr"], Marshal.SizeOf<Sock.MessageHeader>());
+        Assert.Equal(Header.Value["offsetof_msg_iov"], (long)Marshal.OffsetOf<Sock.MessageHeader>(nameof(Sock.MessageHeader.IOVectors)));
+        Assert.Equal(Header.Value["offsetof_msg_iovlen"], (long)Marshal.OffsetOf<Sock.MessageHeader>(nameof(Sock.MessageHeader.IOVectorCount)));
+        Assert.Equal(Header.Value["offsetof_msg_flags"], (long)Marshal.OffsetOf<Sock.MessageHeader>(nameof(Sock.MessageHeader.Flags)));
     }
 
     [Theory]
@@ -108,19 +107,19 @@ public sealed class KernelAbiTests
         { "EPOLLRDHUP", Epoll.EPOLLRDHUP }, { "EPOLLET", Epoll.EPOLLET }, { "EPOLLEXCLUSIVE", Epoll.EPOLLEXCLUSIVE },
         { "EPOLL_CLOEXEC", Epoll.EPOLL_CLOEXEC }, { "EPOLL_CTL_ADD", Epoll.EPOLL_CTL_ADD }, { "EPOLL_CTL_DEL", Epoll.EPOLL_CTL_DEL },
         { "EFD_CLOEXEC", Libc.EFD_CLOEXEC }, { "EFD_NONBLOCK", Libc.EFD_NONBLOCK }, { "POLLIN", Libc.POLLIN },
-        { "AF_INET", LinuxSocket.AF_INET }, { "AF_INET6", LinuxSocket.AF_INET6 }, { "AF_UNIX", LinuxSocket.AF_UNIX },
-        { "SOCK_STREAM", LinuxSocket.SOCK_STREAM }, { "SOCK_NONBLOCK", LinuxSocket.SOCK_NONBLOCK }, { "SOCK_CLOEXEC", LinuxSocket.SOCK_CLOEXEC },
-        { "SOL_SOCKET", LinuxSocket.SOL_SOCKET }, { "SO_REUSEADDR", LinuxSocket.SO_REUSEADDR }, { "SO_ERROR", LinuxSocket.SO_ERROR },
-        { "SO_LINGER", LinuxSocket.SO_LINGER }, { "SO_REUSEPORT", LinuxSocket.SO_REUSEPORT },
-        { "IPPROTO_TCP", LinuxSocket.IPPROTO_TCP }, { "TCP_NODELAY", LinuxSocket.TCP_NODELAY },
-        { "IPPROTO_IPV6", LinuxSocket.IPPROTO_IPV6 }, { "IPV6_V6ONLY", LinuxSocket.IPV6_V6ONLY },
-        { "SHUT_RD", LinuxSocket.SHUT_RD }, { "SHUT_WR", LinuxSocket.SHUT_WR }, { "SHUT_RDWR", LinuxSocket.SHUT_RDWR },
+        { "AF_INET", Sock.AF_INET }, { "AF_INET6", Sock.AF_INET6 }, { "AF_UNIX", Sock.AF_UNIX },
+        { "SOCK_STREAM", Sock.SOCK_STREAM }, { "SOCK_NONBLOCK", Sock.SOCK_NONBLOCK }, { "SOCK_CLOEXEC", Sock.SOCK_CLOEXEC },
+        { "SOL_SOCKET", Sock.SOL_SOCKET }, { "SO_REUSEADDR", Sock.SO_REUSEADDR }, { "SO_ERROR", Sock.SO_ERROR },
+        { "SO_LINGER", Sock.SO_LINGER }, { "SO_REUSEPORT", Sock.SO_REUSEPORT },
+        { "IPPROTO_TCP", Sock.IPPROTO_TCP }, { "TCP_NODELAY", Sock.TCP_NODELAY },
+        { "IPPROTO_IPV6", Sock.IPPROTO_IPV6 }, { "IPV6_V6ONLY", Sock.IPV6_V6ONLY },
+        { "SHUT_RD", Sock.SHUT_RD }, { "SHUT_WR", Sock.SHUT_WR }, { "SHUT_RDWR", Sock.SHUT_RDWR },
         { "EINTR", Errno.EINTR }, { "EAGAIN", Errno.EAGAIN }, { "EWOULDBLOCK", Errno.EAGAIN }, { "EBADF", Errno.EBADF },
         { "EINVAL", Errno.EINVAL }, { "EMFILE", Errno.EMFILE }, { "ENFILE", Errno.ENFILE }, { "ENOBUFS", Errno.ENOBUFS },
         { "ENOMEM", Errno.ENOMEM }, { "EPIPE", Errno.EPIPE }, { "ECONNRESET", Errno.ECONNRESET },
         { "ECONNABORTED", Errno.ECONNABORTED }, { "EADDRINUSE", Errno.EADDRINUSE }, { "EPROTO", Errno.EPROTO },
-        { "ETIMEDOUT", Errno.ETIMEDOUT }, { "MSG_NOSIGNAL", LinuxSocket.MSG_NOSIGNAL }, { "SO_TYPE", LinuxSocket.SO_TYPE },
-        { "SO_ACCEPTCONN", LinuxSocket.SO_ACCEPTCONN }, { "SO_DOMAIN", LinuxSocket.SO_DOMAIN },
+        { "ETIMEDOUT", Errno.ETIMEDOUT }, { "MSG_NOSIGNAL", Sock.MSG_NOSIGNAL }, { "SO_TYPE", Sock.SO_TYPE },
+        { "SO_ACCEPTCONN", Sock.SO_ACCEPTCONN }, { "SO_DOMAIN", Sock.SO_DOMAIN },
     };
 
     private static Dictionary<string, long> CompileAndRunProbe()

@@ -165,7 +165,7 @@ public sealed class LoopHandOffTests
     public async Task ThreadPool_ManyBusyPasses_EveryEdgeHandledOnceAsTheLoop()
     {
         // The real pool: edges from several threads keep the loop busy, so it hands off and back many times.
-        using var fixture = new LoopFixture(pool: null, reclaimAfterMilliseconds: EpollEventLoop.DefaultReclaimAfterMilliseconds);
+        using var fixture = new LoopFixture(pool: null, reclaimAfterMilliseconds: LoopExecutor.DefaultReclaimAfterMilliseconds);
         var handlers = Enumerable.Range(0, 8).Select(_ => fixture.Add()).ToArray();
         const int Rounds = 2_000;
         await fixture.BusyPassAsync(handlers[0], handlers[1]);
@@ -340,7 +340,7 @@ public sealed class LoopHandOffTests
         public unsafe void Signal()
         {
             ulong one = 1;
-            Assert.Equal(sizeof(ulong), (int)Libc.Write(Fd.Fd, &one, sizeof(ulong)));
+            Assert.Equal(sizeof(ulong), (int)Libc.Write(Fd.Fd, &one, sizeof(ulong)).BytesOrError);
         }
 
         public Task<int> NextAsync() => _handledOn.Reader.ReadAsync().AsTask().WithTimeout();

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KestrelEpollTransport.Interop;
-using LinuxSocket = KestrelEpollTransport.Interop.Socket;
 using Socket = System.Net.Sockets.Socket;
 
 namespace KestrelEpollTransport.Tests.Unit;
@@ -22,7 +21,7 @@ public sealed unsafe partial class SigPipeTests
     [Fact]
     public void SendMsg_WritingSideShutDown_EpipeAndNoSigpipe()
     {
-        var (pending, result) = SendWithSigpipeBlocked(static (fd, vector) => LinuxSocket.SendMsg(fd, (Libc.IOVector*)vector, 1));
+        var (pending, result) = SendWithSigpipeBlocked(static (fd, vector) => Sock.SendMsg(fd, (Libc.IOVector*)vector, 1).BytesOrError);
 
         Assert.Equal(-Errno.EPIPE, (int)result);
         Assert.False(pending, "sendmsg raised SIGPIPE");
@@ -48,7 +47,7 @@ public sealed unsafe partial class SigPipeTests
         client.Connect(listener.LocalEndPoint!);
         using var server = listener.Accept();
         int fd = (int)server.Handle;
-        Assert.Equal(0, LinuxSocket.Shutdown(fd, LinuxSocket.SHUT_WR));
+        Assert.Equal(0, Sock.Shutdown(fd, Sock.SHUT_WR));
 
         var set = new SigSet();
         set.Add(SIGPIPE);

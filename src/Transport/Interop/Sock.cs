@@ -2,7 +2,7 @@ namespace KestrelEpollTransport.Interop;
 
 /// <summary>socket(7), tcp(7) and ipv6(7): the calls, levels and options this transport uses. The values are
 /// the asm-generic ones, shared by x86-64 and arm64.</summary>
-internal static unsafe partial class Socket
+internal static unsafe partial class Sock
 {
     private const string LibraryName = "libc";
 
@@ -132,27 +132,20 @@ internal static unsafe partial class Socket
         return Libc.Result(setsockopt_(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(Linger)));
     }
 
-    public static int GetSockName(int fd, ref SockAddr addr)
-    {
-        int len = SockAddr.Capacity;
-        int result;
-        // Bytes is the struct's first field: a pointer to the struct is a pointer to the sockaddr.
-        fixed (SockAddr* p = &addr)
-        {
-            result = Libc.Result(getsockname_(fd, (byte*)p, &len));
-        }
-        addr.Length = result >= 0 ? len : 0;
-        return result;
-    }
+    /// <summary>getsockname(2): the address the socket is bound to.</summary>
+    public static int GetSockName(int fd, ref SockAddr addr) => GetName(fd, ref addr, peer: false);
 
-    public static int GetPeerName(int fd, ref SockAddr addr)
+    /// <summary>getpeername(2): the address of the connected peer.</summary>
+    public static int GetPeerName(int fd, ref SockAddr addr) => GetName(fd, ref addr, peer: true);
+
+    private static int GetName(int fd, ref SockAddr addr, bool peer)
     {
         int len = SockAddr.Capacity;
         int result;
         // Bytes is the struct's first field: a pointer to the struct is a pointer to the sockaddr.
         fixed (SockAddr* p = &addr)
         {
-            result = Libc.Result(getpeername_(fd, (byte*)p, &len));
+            result = Libc.Result(peer ? getpeername_(fd, (byte*)p, &len) : getsockname_(fd, (byte*)p, &len));
         }
         addr.Length = result >= 0 ? len : 0;
         return result;
@@ -163,10 +156,10 @@ internal static unsafe partial class Socket
     /// SIGPIPE that writev raises on a reset socket (the runtime ignores it, but a host that restores the default
     /// disposition would die of it).
     /// </summary>
-    public static nint SendMsg(int fd, Libc.IOVector* vectors, int count)
+    public static IoResult SendMsg(int fd, Libc.IOVector* vectors, int count)
     {
         var message = new MessageHeader { IOVectors = vectors, IOVectorCount = (nuint)count };
-        return Libc.Result(sendmsg_(fd, &message, MSG_NOSIGNAL));
+        return IoResult.FromSyscall(sendmsg_(fd, &message, MSG_NOSIGNAL));
     }
 
     public static int Shutdown(int fd, int how) => Libc.Result(shutdown_(fd, how));
