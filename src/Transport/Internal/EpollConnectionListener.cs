@@ -128,8 +128,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             {
                 listener!._budget.Detach(listener);
             }
-            socket.RemoveSocketFile();
-            socket.Handle.Dispose();
+            socket.Dispose();
             throw;
         }
     }
@@ -369,8 +368,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
             _retry.Close();
             // Closing the listen fd refuses new connections at once; a concurrent accept4 keeps it open until it returns.
             // An inherited fd is not ours: the handle leaves it open (connections then wait in its backlog).
-            _handle.Dispose();
-            _socket.RemoveSocketFile();
+            _socket.Dispose();
             _budget.Detach(this);
             EpollTransportLog.Unbound(_logger, EndPoint);
         }
