@@ -6,6 +6,7 @@ using TransportBench.Load;
 using TransportBench.Measure;
 using TransportBench.Results;
 using TransportBench.Servers;
+using TransportBench.StatsHook;
 
 namespace TransportBench.Running;
 
@@ -205,14 +206,14 @@ internal sealed class Measurer(
         }
 
         progress.Phase(scenario.Kind == ScenarioKind.FixedRate ? $"timed run at {rate:N0} req/s" : "timed run", options.DurationOf(scenario));
-        long? allocated0 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
+        ServerCounters? counters0 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
         (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
         CpuUse cpu = sample.Cpu = window.Stop();
-        long? allocated1 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
+        ServerCounters? counters1 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
 
         sample.Requests = requests;
-        sample.AllocatedBytesPerRequest = BenchStats.PerRequest(allocated0, allocated1, requests);
+        sample.AllocatedBytesPerRequest = CounterReader.AllocatedPerRequest(counters0, counters1, requests);
         if (requests > 0)
         {
             sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / requests;
@@ -260,7 +261,7 @@ internal sealed class Measurer(
                 progress.Phase(phase, time);
                 return load(time);
             },
-            () => BenchStats.JitCompiledMethodsAsync(server.BaseUrl, cancellationToken),
+            async () => (await CounterReader.ReadAsync(server.CountersSocket, cancellationToken))?.JitCompiledMethods,
             () => started.Elapsed,
             steps);
         return (started.Elapsed.TotalSeconds, steps, settled);
