@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TransportBench.Cli;
 using TransportBench.Fairness;
 using TransportBench.Floor;
+using TransportBench.LoadHelper;
 using TransportBench.Load;
 using TransportBench.Measure;
 using TransportBench.Results;
@@ -25,7 +26,7 @@ internal sealed class Measurer(
 {
     // The processes kept for the current round, by server name. Used by the run's flow only, one step at a time.
     private readonly Dictionary<string, ServerProcess> _servers = [];
-    private FloorProcess? _floor;
+    private LoadHelperProcess? _floor;
     private int _round;
 
     /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
@@ -112,7 +113,7 @@ internal sealed class Measurer(
                 // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run with its
                 // JIT and pools in the same settled state.
                 Func<TimeSpan, Task> load = scenario.Kind == ScenarioKind.Fairness
-                    ? time => FairnessLauncher.RunAsync(server.Port, scenario, time, cores, cancellationToken)
+                    ? time => FairnessAsync(server, scenario, time, cancellationToken)
                     : time => LoadAsync(server, scenario, time, cancellationToken);
                 (double seconds, List<long> jitSteps, bool settled) =
                     await WarmUpAsync(server, load, WarmupRule.Least(options.Warmup, newProcess), cancellationToken);
@@ -162,18 +163,49 @@ internal sealed class Measurer(
         return sample;
     }
 
+    /// <summary>The floor: the load helper on the server CPUs with the servers' environment, kept for the round.</summary>
     private async Task<RoundSample> MeasureFloorAsync(Step step, CancellationToken cancellationToken)
     {
         bool newProcess = _floor is null || _floor.HasExited;
         if (newProcess)
         {
             _floor?.Dispose();
-            _floor = FloorProcess.Start(step.Server, cores, sampleDirectory);
+            _floor = LoadHelperProcess.Start(cores.ServerCpus, step.Server.Environment);
         }
         TimeSpan duration = options.DurationOf(step.Scenario);
-        progress.Phase("in-memory floor: warm-up and timed run", RunEstimate.TypicalWarmup(step with { NewProcess = newProcess }, options) + duration);
-        return await _floor!.MeasureAsync(step.Scenario, step.Round, newProcess, WarmupRule.Least(options.Warmup, newProcess), options.WarmupLimit,
-            duration, cancellationToken);
+        progress.Phase("in-memory floor: warm-up and timed run", options.WarmupLimit + duration);
+        var job = new FloorJob(sampleDirectory, step.Scenario.Name, WarmupRule.Least(options.Warmup, newProcess).TotalSeconds,
+            options.WarmupLimit.TotalSeconds, duration.TotalSeconds);
+        FloorResult result = (await _floor!.RunAsync(new HelperJob(Floor: job), options.WarmupLimit + duration + TimeSpan.FromSeconds(60), cancellationToken)).Floor!;
+        return new RoundSample
+        {
+            Scenario = step.Scenario.Name,
+            Server = ServerSpec.FloorName,
+            Round = step.Round,
+            NewProcess = newProcess,
+            Identity = new ServerIdentity("in-memory pipes (no sockets)", result.ProcessorCount, result.ServerGc ? "server" : "workstation"),
+            Requests = result.Requests,
+            RequestsPerSecond = result.Requests / result.Seconds,
+            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest,
+            ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
+            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest,
+            PeakRssKib = result.PeakRssKib,
+            WarmupSeconds = result.WarmupSeconds,
+            WarmupJitSteps = result.WarmupJitSteps,
+            JitSettled = result.JitSettled,
+            SyscallsUnavailable = "no sockets: nothing to count",
+            Error = result.Error,
+        };
+    }
+
+    /// <summary>The fairness clients, in a load helper of their own pinned to the load CPUs like wrk.</summary>
+    private async Task<FairnessResult> FairnessAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        using LoadHelperProcess helper = LoadHelperProcess.Start(cores.LoadCpus, null);
+        // The clients bound each of their waits; this catches a wedged helper.
+        HelperReply reply = await helper.RunAsync(new HelperJob(Fairness: new FairnessJob(server.Port, scenario.Name, duration.TotalSeconds)),
+            duration + TimeSpan.FromSeconds(40), cancellationToken);
+        return reply.Fairness!;
     }
 
     /// <summary>The scenario's saturating load: h2load for HTTP/2, wrk for the rest.</summary>
@@ -238,7 +270,7 @@ internal sealed class Measurer(
         TimeSpan duration = options.DurationOf(scenario);
         progress.Phase("timed run: flood and small round trips", duration);
         var window = CpuWindow.Start(server.Pid, serverCores);
-        FairnessResult fairness = await FairnessLauncher.RunAsync(server.Port, scenario, duration, cores, cancellationToken);
+        FairnessResult fairness = await FairnessAsync(server, scenario, duration, cancellationToken);
         sample.Cpu = window.Stop();
 
         sample.Fairness = fairness;
