@@ -36,7 +36,7 @@ Console.CancelKeyPress += (_, e) =>
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
-command.Root.SetAction((result, _) => BenchRunner.RunAsync(command.Bind(result), Terminal.Create(), stop.Token));
+command.Root.SetAction((result, _) => BenchRunner.RunAsync(command.Bind(result), Console.Out, stop.Token));
 try
 {
     // ProcessTerminationTimeout null: the signals above are ours to handle (partial results are still written);

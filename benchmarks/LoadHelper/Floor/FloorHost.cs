@@ -68,7 +68,7 @@ internal sealed class FloorHost : IAsyncDisposable
         var warmup = Stopwatch.StartNew();
         var jitSteps = new List<long>();
         bool settled = await WarmupRule.RunAsync(
-            least, limit, (time, _) => Task.Delay(time), () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
+            least, limit, Task.Delay, () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
             () => warmup.Elapsed, jitSteps);
         double warmupSeconds = warmup.Elapsed.TotalSeconds;
 

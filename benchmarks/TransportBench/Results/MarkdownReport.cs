@@ -75,7 +75,10 @@ internal static class MarkdownReport
         md.AppendLine();
     }
 
-    private static void AppendOverview(StringBuilder md, RunReport report)
+    /// <summary>The overview table alone: what the terminal shows at the end of a run.</summary>
+    public static string Overview(RunReport report) => AppendOverview(new StringBuilder(), report).ToString();
+
+    private static StringBuilder AppendOverview(StringBuilder md, RunReport report)
     {
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
         md.AppendLine("## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)").AppendLine();
@@ -93,7 +96,7 @@ internal static class MarkdownReport
             });
             md.Row([scenario.Scenario.Name, .. cells]);
         }
-        md.AppendLine();
+        return md.AppendLine();
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Spectre.Console;
 using TransportBench.Cli;
 using TransportBench.Measure;
 using TransportBench.Results;
@@ -15,7 +14,7 @@ namespace TransportBench.Running;
 /// </summary>
 internal static class BenchRunner
 {
-    public static async Task<int> RunAsync(BenchOptions options, IAnsiConsole console, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(BenchOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         var cores = CoreLayout.Create(options, CpuList.Available());
         var machine = MachineInfo.Collect(options, cores);
@@ -53,15 +52,12 @@ internal static class BenchRunner
         var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
-            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s, options).Typical)], async progress =>
+            var progress = new Progress(console, steps, options);
+            using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
+            foreach (Step step in steps)
             {
-                using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
-                foreach (Step step in steps)
-                {
-                    await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
-                }
-                return run;
-            });
+                await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -70,9 +66,10 @@ internal static class BenchRunner
         }
 
         List<ScenarioSummary> summary = Summarizer.Summarize(run.Samples, scenarios, servers);
-        ConsoleTable.Print(console, summary);
-        string outputDirectory = OutputDirectory(options);
         var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
+        console.WriteLine();
+        console.Write(MarkdownReport.Overview(report));
+        string outputDirectory = OutputDirectory(options);
         Directory.CreateDirectory(outputDirectory);
         (string Name, string Text)[] files =
             [("results.md", MarkdownReport.Render(report)), ("results.json", JsonReport.Serialize(report)), ("results.svg", SvgChart.Render(report))];

@@ -64,7 +64,6 @@ internal sealed class Measurer(
     public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
     {
         using ServerProcess server = await StartAsync(spec, oneLoop: false, cancellationToken);
-        progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
         await LoadAsync(server, scenario, options.Warmup, cancellationToken);
         return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
     }
@@ -85,7 +84,6 @@ internal sealed class Measurer(
     /// <param name="oneLoop">Fairness: one server CPU and one event loop, whatever the machine.</param>
     private Task<ServerProcess> StartAsync(ServerSpec spec, bool oneLoop, CancellationToken cancellationToken)
     {
-        progress.Phase("starting", TimeSpan.FromSeconds(2));
         return ServerProcess.StartAsync(spec, ServerSetup.Create(certificate, oneLoop), sampleDirectory,
             oneLoop ? cores.WithOneServerCpu() : cores, cancellationToken);
     }
@@ -104,7 +102,6 @@ internal sealed class Measurer(
         {
             if (scenario.Kind == ScenarioKind.Idle)
             {
-                progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
                 sample.Idle = await IdleConnections.MeasureAsync(server, options.IdleConnections, cancellationToken);
                 sample.SyscallsUnavailable = "idle: no requests to divide by";
             }
@@ -173,7 +170,6 @@ internal sealed class Measurer(
             _floor = LoadHelperProcess.Start(cores.ServerCpus, step.Server.Environment);
         }
         TimeSpan duration = options.DurationOf(step.Scenario);
-        progress.Phase("in-memory floor: warm-up and timed run", options.WarmupLimit + duration);
         var job = new FloorJob(sampleDirectory, step.Scenario.Name, WarmupRule.Least(options.Warmup, newProcess).TotalSeconds,
             options.WarmupLimit.TotalSeconds, duration.TotalSeconds);
         FloorResult result = (await _floor!.RunAsync(new HelperJob(Floor: job), options.WarmupLimit + duration + TimeSpan.FromSeconds(60), cancellationToken)).Floor!;
@@ -237,7 +233,6 @@ internal sealed class Measurer(
             return (load.Requests, load.Failure);
         }
 
-        progress.Phase(scenario.Kind == ScenarioKind.FixedRate ? $"timed run at {rate:N0} req/s" : "timed run", options.DurationOf(scenario));
         ServerCounters? counters0 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
         (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
@@ -268,7 +263,6 @@ internal sealed class Measurer(
         RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, CancellationToken cancellationToken)
     {
         TimeSpan duration = options.DurationOf(scenario);
-        progress.Phase("timed run: flood and small round trips", duration);
         var window = CpuWindow.Start(server.Pid, serverCores);
         FairnessResult fairness = await FairnessAsync(server, scenario, duration, cancellationToken);
         sample.Cpu = window.Stop();
@@ -285,14 +279,7 @@ internal sealed class Measurer(
     {
         var started = Stopwatch.StartNew();
         var steps = new List<long>();
-        bool settled = await WarmupRule.RunAsync(
-            least,
-            options.WarmupLimit,
-            (time, phase) =>
-            {
-                progress.Phase(phase, time);
-                return load(time);
-            },
+        bool settled = await WarmupRule.RunAsync(least, options.WarmupLimit, load,
             async () => (await CounterReader.ReadAsync(server.CountersSocket, cancellationToken))?.JitCompiledMethods,
             () => started.Elapsed,
             steps);
@@ -306,7 +293,6 @@ internal sealed class Measurer(
             sample.SyscallsUnavailable = perfUnavailable;
             return;
         }
-        progress.Phase("counting syscalls (perf)", options.PerfDuration + TimeSpan.FromSeconds(1.5));
         try
         {
             sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
