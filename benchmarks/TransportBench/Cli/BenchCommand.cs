@@ -29,8 +29,18 @@ internal sealed class BenchCommand
         $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.");
     private readonly Option<double> _perfDuration = Seconds("--perf-duration", Defaults.PerfDuration,
         $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.");
-    private readonly Option<int> _rounds = Positive("--rounds", "N", Defaults.Rounds,
-        $"Rounds; in each, every server runs once per scenario (A B C), and their order turns by one each round; --quick: {Quick.Rounds}.");
+    private readonly Option<int> _rounds = Positive("--rounds", "N", null,
+        $"Rounds of each layout; in each, every server runs once per scenario (A B C), and their order turns by one each round; --quick: {Quick.Rounds}. [default: 3 pinned, 5 shared or split]");
+    private readonly Option<IReadOnlyList<string>> _layouts = Names("--layout", "layout", BenchOptions.AllLayouts,
+        "Comma-separated: pinned (the server on its own CPUs, the load on the others), shared (nothing pinned: the server sees every CPU, " +
+        $"the load shares them), split (the server on N CPUs, the load on the rest; {CoreLayout.SplitMinimumCpus} CPUs or more); every scenario " +
+        $"runs in each; --quick: {string.Join(',', Quick.Layouts)}. [default: {string.Join(',', Defaults.Layouts)}]");
+    private readonly Option<IReadOnlyList<int>> _serverCpus = new("--server-cpus")
+    {
+        HelpName = "LIST",
+        Description = "The split layout's server CPU counts, each a layout of its own (split-1, split-2, …), e.g. 1,2,4,8. [default: half of the CPUs]",
+        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--server-cpus", count))],
+    };
     private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
         "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
         $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
@@ -91,6 +101,22 @@ internal sealed class BenchCommand
                 result.AddError(error);
             }
         });
+        _layouts.Validators.Add(result =>
+        {
+            // The raw tokens: a list the parser refused has no value to read here.
+            if (Split(result.Tokens[^1].Value).Contains("split") && availableCpus.Count < CoreLayout.SplitMinimumCpus)
+            {
+                result.AddError($"--layout split needs {CoreLayout.SplitMinimumCpus} CPUs or more; this process may use {availableCpus.Count}.");
+            }
+        });
+        _serverCpus.Validators.Add(result =>
+        {
+            int most = availableCpus.Count - 1;
+            if (Split(result.Tokens[^1].Value).Select(n => int.TryParse(n, out int count) ? count : 0).FirstOrDefault(n => n > most) is int wrong and > 0)
+            {
+                result.AddError($"--server-cpus: {wrong} leaves the load generator no CPU; at most {most} here.");
+            }
+        });
         _sample.Validators.Add(result =>
         {
             string folder = result.GetValueOrDefault<string>();
@@ -102,7 +128,7 @@ internal sealed class BenchCommand
         Root = new RootCommand("TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory " +
             "floor. See docs/benchmarks.md for what it measures and how.")
         {
-            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _scenarios, _servers, _cores, _processorCount, _threads,
+            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _layouts, _serverCpus, _scenarios, _servers, _cores, _processorCount, _threads,
             _rate, _idleConnections, _maxNoise, _out, _sample, _noPerf, _quick,
         };
     }
@@ -121,6 +147,8 @@ internal sealed class BenchCommand
             WarmupMax = TimeSpan.FromSeconds(Given(result, _warmupMax, start.WarmupMax.TotalSeconds)),
             PerfDuration = TimeSpan.FromSeconds(Given(result, _perfDuration, start.PerfDuration.TotalSeconds)),
             Rounds = Given(result, _rounds, start.Rounds),
+            Layouts = Given(result, _layouts, start.Layouts),
+            SplitServerCpus = Given<IReadOnlyList<int>?>(result, _serverCpus, null),
             Scenarios = Given(result, _scenarios, start.Scenarios),
             Servers = Given(result, _servers, start.Servers),
             ServerCpus = cores?[0],

@@ -28,7 +28,7 @@ internal static class MarkdownScenarioTables
     {
         bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
         string[] common = ["CPU µs/req", "CPU × sockets", "kernel µs/req", "alloc B/req", "peak RSS MiB", "syscalls/req", "writes/resp",
-            "top syscalls per request", "server / load CPU busy %", "noise %", "warm-up s"];
+            "ctx switches/req", "migrations/req", "top syscalls per request", "server / load CPU busy %", "noise %", "warm-up s"];
         md.Header(fixedRate
             ? ["server", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "p99 × sockets", .. common]
             : ["server", "req/s (min–max)", "× sockets", "p99 ms", .. common]);
@@ -43,7 +43,8 @@ internal static class MarkdownScenarioTables
                 s.Server, .. load, Format.Number(s.CpuMicrosPerRequest), Format.Ratio(s.CpuRatio), Format.Number(s.KernelMicrosPerRequest),
                 Format.Number(s.AllocatedBytesPerRequest, "0"), Format.Number(s.PeakRssMib, "0"),
                 s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00"),
-                Format.Number(s.WritesPerResponse, "0.00"), Format.Syscalls(s.TopSyscalls), Busy(s), Format.Number(s.ForeignCpuPercentMax, "0"),
+                Format.Number(s.WritesPerResponse, "0.00"), Format.Number(s.ContextSwitchesPerRequest, "0.00"),
+                Format.Number(s.MigrationsPerRequest, "0.000"), Format.Syscalls(s.TopSyscalls), Busy(s), Format.Number(s.ForeignCpuPercentMax, "0"),
                 Format.Number(s.WarmupSeconds, "0"),
             ]);
         }

@@ -56,7 +56,7 @@ internal static class SvgChart
         foreach (ScenarioSummary scenario in scenarios)
         {
             var bars = scenario.Servers.Select(s => (s.Server, Bar: bar(s))).Where(b => b.Bar is not null).ToList();
-            svg.AppendLine(Format.Inv($"<text x=\"{Left - 8}\" y=\"{y + bars.Count * BarHeight / 2 + 4}\" text-anchor=\"end\">{Escape(scenario.Scenario.Name)}</text>"));
+            svg.AppendLine(Format.Inv($"<text x=\"{Left - 8}\" y=\"{y + bars.Count * BarHeight / 2 + 4}\" text-anchor=\"end\">{Escape($"{scenario.Scenario.Name} · {scenario.Layout}")}</text>"));
             foreach ((string server, var value) in bars)
             {
                 string colour = Palette[Math.Max(0, servers.IndexOf(server)) % Palette.Length];

@@ -16,13 +16,12 @@ internal static class BenchRunner
 {
     public static async Task<int> RunAsync(BenchOptions options, TextWriter console, CancellationToken cancellationToken)
     {
-        var cores = CoreLayout.Create(options, CpuList.Available());
-        var machine = MachineInfo.Collect(options, cores);
         IReadOnlyList<Scenario> scenarios = [.. Scenario.All.Where(s => options.Scenarios.Contains(s.Name))];
-        IReadOnlyList<ServerSpec> servers = ServerSpec.Create(options);
+        List<LayoutPlan> plans = [.. CoreLayout.All(options, CpuList.Available()).Select(layout => LayoutPlan.Create(layout, options, scenarios))];
+        var machine = MachineInfo.Collect(options, [.. plans.Select(p => p.Layout)]);
         console.WriteLine($"TransportBench · {machine.Describe()}");
         console.WriteLine($"  {machine.Settings}");
-        console.WriteLine($"  servers: {string.Join(", ", servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
+        console.WriteLine($"  servers: {string.Join(", ", plans[0].Servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
 
         string[] missing = [.. RequiredTools(scenarios).Where(tool => !ToolRun.Exists(tool))];
         if (missing.Length > 0)
@@ -45,18 +44,20 @@ internal static class BenchRunner
             return 2;
         }
 
-        // As on the 2-CPU reference VM: every server's process runs as the fairness scenario asks (RunPlan).
-        bool oneCpuOneRuntimeCpu = cores.ServerCpuList.Count == 1 && options.ProcessorCount is null or 1;
-        List<Step> steps = RunPlan.Create(scenarios, servers, options.Rounds, oneCpuOneRuntimeCpu);
+        List<Step> steps = [.. plans.SelectMany(p => p.Steps)];
         console.WriteLine($"  estimate: {RunEstimate.Describe(steps, options)}");
         var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
             var progress = new Progress(console, steps, options);
-            using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
-            foreach (Step step in steps)
+            var certificate = BenchCertificate.Create();
+            foreach (LayoutPlan plan in plans)
             {
-                await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
+                using var measurer = new Measurer(plan.Options, plan.Layout, sampleDirectory, perfUnavailable, certificate, progress);
+                foreach (Step step in plan.Steps)
+                {
+                    await MeasureStepAsync(run, step, measurer, progress, plan.Options, cancellationToken);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -65,7 +66,7 @@ internal static class BenchRunner
             console.WriteLine("Interrupted: writing what was measured so far.");
         }
 
-        List<ScenarioSummary> summary = Summarizer.Summarize(run.Samples, scenarios, servers);
+        List<ScenarioSummary> summary = [.. plans.SelectMany(p => Summarizer.Summarize(run.Samples, scenarios, p.Servers, p.Layout.Name))];
         var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
         console.WriteLine();
         console.Write(MarkdownReport.Overview(report));
@@ -109,10 +110,10 @@ internal static class BenchRunner
             (run.Rate, run.RateSource) = await LatencyRateAsync(run.Samples, measurer, options, cancellationToken);
             progress.Note(Format.Inv($"latency scenario: fixed offered load {run.Rate:N0} req/s ({run.RateSource})"));
         }
-        progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · round {round}/{options.Rounds}"));
+        progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · {step.Layout} · round {round}"));
         if (run.Broken.TryGetValue(server.Name, out string? why))
         {
-            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = "not started: " + why });
+            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = "not started: " + why });
             progress.EndStep("skipped: it did not start earlier");
             return;
         }
@@ -124,11 +125,11 @@ internal static class BenchRunner
         catch (ServerStartException e)
         {
             run.Broken[server.Name] = e.Message.Split('\n')[0];
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
         }
         catch (InvalidOperationException e)
         {
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
         }
         run.Samples.Add(sample);
         progress.EndStep(Describe(sample));

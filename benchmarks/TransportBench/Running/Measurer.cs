@@ -93,7 +93,7 @@ internal sealed class Measurer(
         Scenario scenario = step.Scenario;
         var sample = new RoundSample
         {
-            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Identity = server.Identity, NewProcess = newProcess,
+            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Layout = step.Layout, Identity = server.Identity, NewProcess = newProcess,
         };
         // A new process's peak includes its start, as it always did; a kept one's starts with this scenario.
         bool peakKnown = newProcess || ProcStats.TryResetPeakRss(server.Pid);
@@ -120,6 +120,7 @@ internal sealed class Measurer(
                     Scenario = sample.Scenario,
                     Server = sample.Server,
                     Round = sample.Round,
+                    Layout = sample.Layout,
                     Identity = sample.Identity,
                     NewProcess = newProcess,
                     WarmupSeconds = seconds,
@@ -177,7 +178,7 @@ internal sealed class Measurer(
         {
             Scenario = step.Scenario.Name,
             Server = ServerSpec.FloorName,
-            Round = step.Round,
+            Round = step.Round, Layout = step.Layout,
             NewProcess = newProcess,
             Identity = new ServerIdentity("in-memory pipes (no sockets)", result.ProcessorCount, result.ServerGc ? "server" : "workstation"),
             Requests = result.Requests,

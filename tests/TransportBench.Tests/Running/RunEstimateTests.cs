@@ -39,7 +39,7 @@ public sealed class RunEstimateTests
     public void Describe_Quick_OneFigure()
     {
         var options = BenchOptions.QuickRun;
-        List<Step> steps = RunPlan.Create([Scenario.Page], ServerSpec.Create(options), options.Rounds, oneCpuOneRuntimeCpu: true);
+        List<Step> steps = RunPlan.Create([Scenario.Page], ServerSpec.Create(options), 1, oneCpuOneRuntimeCpu: true);
 
         Assert.Equal("~1 min", RunEstimate.Describe(steps, options));
     }
@@ -48,7 +48,7 @@ public sealed class RunEstimateTests
     public void Describe_DefaultFullRun_TheWarmupBoundsOnly()
     {
         var options = new BenchOptions();
-        List<Step> steps = RunPlan.Create(Scenario.All, ServerSpec.Create(options), options.Rounds, oneCpuOneRuntimeCpu: true);
+        List<Step> steps = RunPlan.Create(Scenario.All, ServerSpec.Create(options), 1, oneCpuOneRuntimeCpu: true);
 
         Assert.EndsWith(" from the warm-up bounds; the time left follows from the steps measured", RunEstimate.Describe(steps, options), StringComparison.Ordinal);
     }
