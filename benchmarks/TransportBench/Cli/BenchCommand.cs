@@ -47,11 +47,6 @@ internal sealed class BenchCommand
     private readonly Option<IReadOnlyList<string>> _servers = Names("--servers", "server", BenchOptions.AllServers,
         "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, the " +
         $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
-    private readonly Option<string> _cores = new("--cores")
-    {
-        HelpName = "SERVER/LOAD",
-        Description = "CPUs in taskset syntax, e.g. 1/0 or 4-7/0-3. [default: the upper half serves, the lower half loads; no pinning on one CPU]",
-    };
     private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
         "DOTNET_PROCESSOR_COUNT=N for every server (and the floor). [default: unset]");
     private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
@@ -80,27 +75,10 @@ internal sealed class BenchCommand
             "not repeated; options given as well still win. [default: off]",
     };
 
-    /// <param name="availableCpus">The CPUs this process may use: <c>--cores</c> must name some of them (taskset would
-    /// refuse others, but only once the run has started).</param>
+    /// <param name="availableCpus">The CPUs this process may use: the layouts <c>--layout</c> and <c>--server-cpus</c>
+    /// ask for must fit in them.</param>
     public BenchCommand(IReadOnlyList<int> availableCpus)
     {
-        _cores.Validators.Add(result =>
-        {
-            string value = result.GetValueOrDefault<string>();
-            string[] parts = value.Split('/');
-            string? error = parts.Length != 2 ? $"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'." : null;
-            foreach (string part in parts.Length == 2 ? parts : [])
-            {
-                List<int>? cpus = CpuList.TryParse(part, out string? why);
-                int missing = cpus?.FirstOrDefault(cpu => !availableCpus.Contains(cpu), -1) ?? -1;
-                error ??= cpus is null ? $"--cores: {why}."
-                    : missing >= 0 ? $"--cores: CPU {missing} is not available here; this process may use CPUs {string.Join(',', availableCpus)}." : null;
-            }
-            if (error is not null)
-            {
-                result.AddError(error);
-            }
-        });
         _layouts.Validators.Add(result =>
         {
             // The raw tokens: a list the parser refused has no value to read here.
@@ -128,7 +106,7 @@ internal sealed class BenchCommand
         Root = new RootCommand("TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory " +
             "floor. See docs/benchmarks.md for what it measures and how.")
         {
-            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _layouts, _serverCpus, _scenarios, _servers, _cores, _processorCount, _threads,
+            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _layouts, _serverCpus, _scenarios, _servers, _processorCount, _threads,
             _rate, _idleConnections, _maxNoise, _out, _sample, _noPerf, _quick,
         };
     }
@@ -139,7 +117,6 @@ internal sealed class BenchCommand
     public BenchOptions Bind(ParseResult result)
     {
         BenchOptions start = result.GetValue(_quick) ? Quick : Defaults;
-        string[]? cores = Given<string?>(result, _cores, null)?.Split('/');
         return start with
         {
             Duration = Given(result, _duration, start.Duration?.TotalSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -151,8 +128,6 @@ internal sealed class BenchCommand
             SplitServerCpus = Given<IReadOnlyList<int>?>(result, _serverCpus, null),
             Scenarios = Given(result, _scenarios, start.Scenarios),
             Servers = Given(result, _servers, start.Servers),
-            ServerCpus = cores?[0],
-            LoadCpus = cores?[1],
             ProcessorCount = Given<int?>(result, _processorCount, null),
             Threads = Given<IReadOnlyList<int>?>(result, _threads, null),
             Rate = Given<int?>(result, _rate, null),

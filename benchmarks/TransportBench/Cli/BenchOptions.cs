@@ -40,11 +40,6 @@ internal sealed record BenchOptions
     /// <summary>Server names: epoll-inline only when named.</summary>
     public IReadOnlyList<string> Servers { get; init; } = ["sockets", "sockets-tuned", "epoll", "floor"];
 
-    /// <summary>CPUs for the server and for the load generator, taskset syntax; null picks them (see CoreLayout).</summary>
-    public string? ServerCpus { get; init; }
-
-    public string? LoadCpus { get; init; }
-
     /// <summary>DOTNET_PROCESSOR_COUNT for every server, or null to leave the runtime's own view.</summary>
     public int? ProcessorCount { get; init; }
 

@@ -60,17 +60,11 @@ internal sealed class CoreLayout
     public string Description { get; }
 
     /// <summary>
-    /// The layout of <c>--cores</c>, or on its own: the lower half of <paramref name="available"/> loads and the upper
-    /// half serves (on 2 CPUs the server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
+    /// The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2 CPUs the
+    /// server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
     /// </summary>
     public static CoreLayout Create(BenchOptions options, IReadOnlyList<int> available)
     {
-        if (options.ServerCpus is not null && options.LoadCpus is not null)
-        {
-            int loadCount = CpuList.Parse(options.LoadCpus).Count;
-            return new CoreLayout(LayoutKind.Pinned, "pinned", available, options.ServerCpus, options.LoadCpus, Math.Max(1, loadCount),
-                $"server pinned to CPU {options.ServerCpus}, load generator to CPU {options.LoadCpus} (--cores; {available.Count} CPUs available)");
-        }
         if (available.Count < 2)
         {
             return new CoreLayout(LayoutKind.Pinned, "pinned", available, null, null, 1,

@@ -60,14 +60,6 @@ internal sealed class Measurer(
         return await MeasureAsync(server, newProcess, step, rate, cancellationToken);
     }
 
-    /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
-    public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
-    {
-        using ServerProcess server = await StartAsync(spec, oneLoop: false, cancellationToken);
-        await LoadAsync(server, scenario, options.Warmup, cancellationToken);
-        return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
-    }
-
     public void Dispose() => StopServers();
 
     private void StopServers()

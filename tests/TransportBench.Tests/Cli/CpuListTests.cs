@@ -1,6 +1,6 @@
 namespace TransportBench.Tests.Cli;
 
-/// <summary>CPU lists in taskset syntax (<c>--cores</c>, the kernel's Cpus_allowed_list) and the default split.</summary>
+/// <summary>CPU lists in taskset syntax (the kernel's Cpus_allowed_list) and the default split.</summary>
 public sealed class CpuListTests
 {
     [Theory]
@@ -58,15 +58,5 @@ public sealed class CpuListTests
         Assert.Null(layout.LoadCpus);
         Assert.Equal([3], layout.ServerCpuList);
         Assert.Equal([3], layout.LoadCpuList);
-    }
-
-    [Fact]
-    public void Create_Cores_AsGivenAndOneLoadThreadPerLoadCpu()
-    {
-        var layout = CoreLayout.Create(new BenchOptions { ServerCpus = "4-7", LoadCpus = "0-2" }, [.. Enumerable.Range(0, 8)]);
-
-        Assert.Equal(("4-7", "0-2", 3), (layout.ServerCpus, layout.LoadCpus, layout.LoadCpuCount));
-        Assert.Equal([4, 5, 6, 7], layout.ServerCpuList);
-        Assert.Equal("4", layout.WithOneServerCpu().ServerCpus);
     }
 }
