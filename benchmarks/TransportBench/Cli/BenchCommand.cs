@@ -48,7 +48,7 @@ internal sealed class BenchCommand
         "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, the " +
         $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
     private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
-        "DOTNET_PROCESSOR_COUNT=N for every server (and the floor). [default: unset]");
+        "DOTNET_PROCESSOR_COUNT=N for every server (and the floor) in the pinned layout. [default: unset]");
     private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
     {
         HelpName = "LIST",
@@ -61,6 +61,7 @@ internal sealed class BenchCommand
         $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
     private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +
         "at most) when other processes took more than this share of the server CPU; the quietest attempt is kept; 100 turns it off; " +
+        "not in shared, where the load generator is on the server's CPUs; " +
         $"--quick: {Quick.MaxNoisePercent}.");
     private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
     private readonly Option<string> _sample = new("--sample")
