@@ -4,10 +4,11 @@ using System.Runtime.InteropServices;
 namespace TransportBench.Load;
 
 /// <summary>
-/// RLIMIT_NOFILE of the runner, raised for the idle scenario's thousands of connections. The few lines of
-/// tests/KestrelEpollTransport.Testing's ResourceLimits it needs, so that the runner references no test library.
+/// RLIMIT_NOFILE of the runner, raised for the idle scenario's thousands of connections: glibc's <c>prlimit</c> on
+/// this process, a <c>struct rlimit</c> being two 64-bit words (soft, hard). The runner's own, so that it references
+/// no test library.
 /// </summary>
-internal static partial class OpenFilesLimit
+internal static unsafe partial class OpenFilesLimit
 {
     /// <summary>RLIMIT_NOFILE on Linux (every architecture .NET runs on).</summary>
     private const int RLIMIT_NOFILE = 7;
@@ -15,33 +16,24 @@ internal static partial class OpenFilesLimit
     /// <summary>Raises the soft limit to the hard one (no privilege needed); returns both limits after.</summary>
     public static (ulong Soft, ulong Hard) Raise()
     {
-        RLimit limit = Get();
-        if (limit.Current < limit.Maximum)
+        ulong* limit = stackalloc ulong[2];
+        Check(prlimit(0, RLIMIT_NOFILE, null, limit));
+        if (limit[0] < limit[1])
         {
-            var raised = new RLimit { Current = limit.Maximum, Maximum = limit.Maximum };
-            if (setrlimit(RLIMIT_NOFILE, in raised) != 0)
-            {
-                throw new Win32Exception(Marshal.GetLastPInvokeError(), "setrlimit(RLIMIT_NOFILE) failed");
-            }
-            limit = Get();
+            limit[0] = limit[1];
+            Check(prlimit(0, RLIMIT_NOFILE, limit, null));
         }
-        return (limit.Current, limit.Maximum);
+        return (limit[0], limit[1]);
     }
 
-    private static RLimit Get() => getrlimit(RLIMIT_NOFILE, out RLimit limit) == 0
-        ? limit
-        : throw new Win32Exception(Marshal.GetLastPInvokeError(), "getrlimit(RLIMIT_NOFILE) failed");
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct RLimit
+    private static void Check(int result)
     {
-        public ulong Current;
-        public ulong Maximum;
+        if (result != 0)
+        {
+            throw new Win32Exception(Marshal.GetLastPInvokeError(), "prlimit(RLIMIT_NOFILE) failed");
+        }
     }
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int getrlimit(int resource, out RLimit limit);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int setrlimit(int resource, in RLimit limit);
+    private static partial int prlimit(int pid, int resource, ulong* newLimit, ulong* oldLimit);
 }
