@@ -63,7 +63,7 @@ internal sealed class CoreLayout
     /// The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2 CPUs the
     /// server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
     /// </summary>
-    public static CoreLayout Create(BenchOptions options, IReadOnlyList<int> available)
+    public static CoreLayout Pinned(IReadOnlyList<int> available)
     {
         if (available.Count < 2)
         {
@@ -82,7 +82,7 @@ internal sealed class CoreLayout
         {
             "shared" => [Shared(available)],
             "split" => (options.SplitServerCpus ?? [available.Count / 2]).Select(n => SplitAt(available, n)),
-            _ => new[] { Create(options, available) },
+            _ => new[] { Pinned(available) },
         }),
     ];
 

@@ -41,18 +41,18 @@ public sealed class CpuListTests
     }
 
     [Fact]
-    public void Create_TwoCpus_ServerOnCpu1LoadOnCpu0()
+    public void Pinned_TwoCpus_ServerOnCpu1LoadOnCpu0()
     {
-        var layout = CoreLayout.Create(new BenchOptions(), [0, 1]);
+        var layout = CoreLayout.Pinned([0, 1]);
 
         Assert.Equal(("1", "0", 1), (layout.ServerCpus, layout.LoadCpus, layout.LoadCpuCount));
         Assert.Equal([1], layout.ServerCpuList);
     }
 
     [Fact]
-    public void Create_OneCpu_NothingPinned()
+    public void Pinned_OneCpu_NothingPinned()
     {
-        var layout = CoreLayout.Create(new BenchOptions(), [3]);
+        var layout = CoreLayout.Pinned([3]);
 
         Assert.Null(layout.ServerCpus);
         Assert.Null(layout.LoadCpus);

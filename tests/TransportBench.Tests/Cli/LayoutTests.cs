@@ -61,7 +61,7 @@ public sealed class LayoutTests
         var options = new BenchOptions { ProcessorCount = 2, Servers = ["sockets", "epoll"] };
         IReadOnlyList<Scenario> scenarios = [Scenario.Page, Scenario.Fairness];
 
-        LayoutPlan pinned = LayoutPlan.Create(CoreLayout.Create(options, [0, 1]), options, scenarios);
+        LayoutPlan pinned = LayoutPlan.Create(CoreLayout.Pinned([0, 1]), options, scenarios);
         LayoutPlan shared = LayoutPlan.Create(CoreLayout.Shared([0, 1]), options, scenarios);
 
         Assert.Equal((2, 10), (pinned.Options.ProcessorCount, pinned.Options.MaxNoisePercent));
