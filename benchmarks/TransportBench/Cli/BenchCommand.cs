@@ -91,9 +91,17 @@ internal sealed class BenchCommand
         _serverCpus.Validators.Add(result =>
         {
             int most = availableCpus.Count - 1;
-            if (Split(result.Tokens[^1].Value).Select(n => int.TryParse(n, out int count) ? count : 0).FirstOrDefault(n => n > most) is int wrong and > 0)
+            bool split = result.Parent is CommandResult command && command.GetResult(_layouts) is { Implicit: false } layouts
+                && Split(layouts.Tokens[^1].Value).Contains("split");
+            // The raw tokens: a value the parser refused is its error alone.
+            int[] counts = [.. Split(result.Tokens[^1].Value).Select(n => int.TryParse(n, out int count) ? count : 0)];
+            if (counts.FirstOrDefault(n => n > most) is int wrong and > 0)
             {
                 result.AddError($"--server-cpus: {wrong} leaves the load generator no CPU; at most {most} here.");
+            }
+            else if (!split && counts.All(n => n > 0))
+            {
+                result.AddError("--server-cpus is the split layout's: give --layout split (or a list with it) as well.");
             }
         });
         _sample.Validators.Add(result =>

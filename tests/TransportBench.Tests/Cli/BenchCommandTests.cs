@@ -161,6 +161,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--layout split", "--layout split needs 4 CPUs or more; this process may use 2.")]
     [InlineData("--server-cpus 2", "--server-cpus: 2 leaves the load generator no CPU; at most 1 here.")]
     [InlineData("--server-cpus 0", "--server-cpus takes whole numbers of at least 1, not '0'.")]
+    [InlineData("--server-cpus 1", "--server-cpus is the split layout's: give --layout split (or a list with it) as well.")]
     public void Parse_WrongOptionOrValue_ErrorNamingIt(string arguments, string message)
     {
         ParseResult result = new BenchCommand(TwoCpus).Root.Parse(arguments);
