@@ -1,22 +1,11 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using TransportBench.Cli;
-using TransportBench.Fairness;
-using TransportBench.Floor;
 using TransportBench.Running;
 using TransportBench.Servers;
 
 // TransportBench: `--help` lists every option with its default (Cli/BenchCommand.cs); docs/benchmarks.md says what
 // it measures and why. A wrong option or value is reported with exit code 2 before anything runs.
-// The children the runner starts itself come first: their arguments are the runner's own protocol, not options.
-if (args.Length > 0 && args[0] == FloorChild.Flag)
-{
-    return await FloorChild.RunAsync(args[1..]);
-}
-if (args.Length > 0 && args[0] == FairnessChild.Flag)
-{
-    return FairnessChild.Run(args[1..]);
-}
 
 var command = new BenchCommand(CpuList.Available());
 ParseResult parsed = command.Root.Parse(args);
@@ -47,7 +36,7 @@ Console.CancelKeyPress += (_, e) =>
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
-command.Root.SetAction((result, _) => BenchRunner.RunAsync(command.Bind(result), Terminal.Create(), stop.Token));
+command.Root.SetAction((result, _) => BenchRunner.RunAsync(command.Bind(result), Console.Out, stop.Token));
 try
 {
     // ProcessTerminationTimeout null: the signals above are ours to handle (partial results are still written);

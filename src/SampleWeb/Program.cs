@@ -49,20 +49,10 @@ app.MapGet("/json", (RequestDelegate)(context => WriteAsync(context, "applicatio
 app.MapGet("/large", (RequestDelegate)(context => WriteAsync(context, "application/octet-stream", MagePage.Large)));
 
 // Response and request shapes of real apps under /shapes/ (ShapeEndpoints.cs), for the benchmark runner. Off unless
-// asked for (--SampleWeb:Shapes=true), like /bench/stats below.
+// asked for (--SampleWeb:Shapes=true).
 if (app.Configuration.GetValue("SampleWeb:Shapes", false))
 {
     app.MapShapes();
-}
-
-// The benchmark runner (benchmarks/TransportBench) reads the GC's allocation counter before and after a timed run to
-// report bytes allocated per request. Off unless it asks (--SampleWeb:BenchStats=true): by default the sample serves
-// nothing beyond its pages.
-if (app.Configuration.GetValue("SampleWeb:BenchStats", false))
-{
-    app.MapGet("/bench/stats", (RequestDelegate)(context => WriteAsync(context, "application/json",
-        System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"gen0Collections\":{GC.CollectionCount(0)},\"jitCompiledMethods\":{System.Runtime.JitInfo.GetCompiledMethodCount()}}}")))));
 }
 
 app.Lifetime.ApplicationStarted.Register(() =>

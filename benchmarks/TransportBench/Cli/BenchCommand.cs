@@ -29,21 +29,26 @@ internal sealed class BenchCommand
         $"Most load before each measurement, JIT quiet or not; --quick: {Quick.WarmupMax.TotalSeconds}.");
     private readonly Option<double> _perfDuration = Seconds("--perf-duration", Defaults.PerfDuration,
         $"Length of the separate syscall-counting pass; --quick: {Quick.PerfDuration.TotalSeconds}.");
-    private readonly Option<int> _rounds = Positive("--rounds", "N", Defaults.Rounds,
-        $"Rounds; in each, every server runs once per scenario (A B C), and their order turns by one each round; --quick: {Quick.Rounds}.");
+    private readonly Option<int> _rounds = Positive("--rounds", "N", null,
+        $"Rounds of each layout; in each, every server runs once per scenario (A B C), and their order turns by one each round; --quick: {Quick.Rounds}. [default: 3 pinned, 5 shared or split]");
+    private readonly Option<IReadOnlyList<string>> _layouts = Names("--layout", "layout", BenchOptions.AllLayouts,
+        "Comma-separated: pinned (the server on its own CPUs, the load on the others), shared (nothing pinned: the server sees every CPU, " +
+        $"the load shares them), split (the server on N CPUs, the load on the rest; {CoreLayout.SplitMinimumCpus} CPUs or more); every scenario " +
+        $"runs in each; --quick: {string.Join(',', Quick.Layouts)}. [default: {string.Join(',', Defaults.Layouts)}]");
+    private readonly Option<IReadOnlyList<int>> _serverCpus = new("--server-cpus")
+    {
+        HelpName = "LIST",
+        Description = "The split layout's server CPU counts, each a layout of its own (split-1, split-2, …), e.g. 1,2,4,8. [default: half of the CPUs]",
+        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--server-cpus", count))],
+    };
     private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
         "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
         $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
     private readonly Option<IReadOnlyList<string>> _servers = Names("--servers", "server", BenchOptions.AllServers,
         "Comma-separated: sockets, sockets-tuned, epoll, floor, and epoll-inline (epoll with UnsafePreferInlineScheduling, the " +
         $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
-    private readonly Option<string> _cores = new("--cores")
-    {
-        HelpName = "SERVER/LOAD",
-        Description = "CPUs in taskset syntax, e.g. 1/0 or 4-7/0-3. [default: the upper half serves, the lower half loads; no pinning on one CPU]",
-    };
     private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
-        "DOTNET_PROCESSOR_COUNT=N for every server (and the floor). [default: unset]");
+        "DOTNET_PROCESSOR_COUNT=N for every server (and the floor) in the pinned layout. [default: unset]");
     private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
     {
         HelpName = "LIST",
@@ -56,6 +61,7 @@ internal sealed class BenchCommand
         $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
     private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +
         "at most) when other processes took more than this share of the server CPU; the quietest attempt is kept; 100 turns it off; " +
+        "not in shared, where the load generator is on the server's CPUs; " +
         $"--quick: {Quick.MaxNoisePercent}.");
     private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
     private readonly Option<string> _sample = new("--sample")
@@ -70,25 +76,32 @@ internal sealed class BenchCommand
             "not repeated; options given as well still win. [default: off]",
     };
 
-    /// <param name="availableCpus">The CPUs this process may use: <c>--cores</c> must name some of them (taskset would
-    /// refuse others, but only once the run has started).</param>
+    /// <param name="availableCpus">The CPUs this process may use: the layouts <c>--layout</c> and <c>--server-cpus</c>
+    /// ask for must fit in them.</param>
     public BenchCommand(IReadOnlyList<int> availableCpus)
     {
-        _cores.Validators.Add(result =>
+        _layouts.Validators.Add(result =>
         {
-            string value = result.GetValueOrDefault<string>();
-            string[] parts = value.Split('/');
-            string? error = parts.Length != 2 ? $"--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '{value}'." : null;
-            foreach (string part in parts.Length == 2 ? parts : [])
+            // The raw tokens: a list the parser refused has no value to read here.
+            if (Split(result.Tokens[^1].Value).Contains("split") && availableCpus.Count < CoreLayout.SplitMinimumCpus)
             {
-                List<int>? cpus = CpuList.TryParse(part, out string? why);
-                int missing = cpus?.FirstOrDefault(cpu => !availableCpus.Contains(cpu), -1) ?? -1;
-                error ??= cpus is null ? $"--cores: {why}."
-                    : missing >= 0 ? $"--cores: CPU {missing} is not available here; this process may use CPUs {string.Join(',', availableCpus)}." : null;
+                result.AddError($"--layout split needs {CoreLayout.SplitMinimumCpus} CPUs or more; this process may use {availableCpus.Count}.");
             }
-            if (error is not null)
+        });
+        _serverCpus.Validators.Add(result =>
+        {
+            int most = availableCpus.Count - 1;
+            bool split = result.Parent is CommandResult command && command.GetResult(_layouts) is { Implicit: false } layouts
+                && Split(layouts.Tokens[^1].Value).Contains("split");
+            // The raw tokens: a value the parser refused is its error alone.
+            int[] counts = [.. Split(result.Tokens[^1].Value).Select(n => int.TryParse(n, out int count) ? count : 0)];
+            if (counts.FirstOrDefault(n => n > most) is int wrong and > 0)
             {
-                result.AddError(error);
+                result.AddError($"--server-cpus: {wrong} leaves the load generator no CPU; at most {most} here.");
+            }
+            else if (!split && counts.All(n => n > 0))
+            {
+                result.AddError("--server-cpus is the split layout's: give --layout split (or a list with it) as well.");
             }
         });
         _sample.Validators.Add(result =>
@@ -102,7 +115,7 @@ internal sealed class BenchCommand
         Root = new RootCommand("TransportBench: Kestrel Sockets (default and tuned) against the epoll transport, plus an in-memory " +
             "floor. See docs/benchmarks.md for what it measures and how.")
         {
-            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _scenarios, _servers, _cores, _processorCount, _threads,
+            _duration, _warmup, _warmupMax, _perfDuration, _rounds, _layouts, _serverCpus, _scenarios, _servers, _processorCount, _threads,
             _rate, _idleConnections, _maxNoise, _out, _sample, _noPerf, _quick,
         };
     }
@@ -113,7 +126,6 @@ internal sealed class BenchCommand
     public BenchOptions Bind(ParseResult result)
     {
         BenchOptions start = result.GetValue(_quick) ? Quick : Defaults;
-        string[]? cores = Given<string?>(result, _cores, null)?.Split('/');
         return start with
         {
             Duration = Given(result, _duration, start.Duration?.TotalSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -121,10 +133,10 @@ internal sealed class BenchCommand
             WarmupMax = TimeSpan.FromSeconds(Given(result, _warmupMax, start.WarmupMax.TotalSeconds)),
             PerfDuration = TimeSpan.FromSeconds(Given(result, _perfDuration, start.PerfDuration.TotalSeconds)),
             Rounds = Given(result, _rounds, start.Rounds),
+            Layouts = Given(result, _layouts, start.Layouts),
+            SplitServerCpus = Given<IReadOnlyList<int>?>(result, _serverCpus, null),
             Scenarios = Given(result, _scenarios, start.Scenarios),
             Servers = Given(result, _servers, start.Servers),
-            ServerCpus = cores?[0],
-            LoadCpus = cores?[1],
             ProcessorCount = Given<int?>(result, _processorCount, null),
             Threads = Given<IReadOnlyList<int>?>(result, _threads, null),
             Rate = Given<int?>(result, _rate, null),

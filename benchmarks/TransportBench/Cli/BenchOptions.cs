@@ -22,19 +22,23 @@ internal sealed record BenchOptions
     /// <summary>Length of the separate syscall-counting pass.</summary>
     public TimeSpan PerfDuration { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Rounds; each round runs every server once per scenario (A B C; the order turns each round).</summary>
-    public int Rounds { get; init; } = 3;
+    /// <summary>
+    /// Rounds; each round runs every server once per scenario (A B C; the order turns each round). Null: 3 pinned, 5 in
+    /// the other layouts (<see cref="CoreLayout.Rounds"/>).
+    /// </summary>
+    public int? Rounds { get; init; }
+
+    /// <summary>Layouts, each running every scenario: pinned, shared, split (<see cref="LayoutKind"/>).</summary>
+    public IReadOnlyList<string> Layouts { get; init; } = ["pinned", "shared"];
+
+    /// <summary>The server's CPU counts of the split layout (<c>--server-cpus</c>); null: half of the CPUs.</summary>
+    public IReadOnlyList<int>? SplitServerCpus { get; init; }
 
     /// <summary>Scenario names, in run order.</summary>
     public IReadOnlyList<string> Scenarios { get; init; } = Scenario.AllNames;
 
     /// <summary>Server names: epoll-inline only when named.</summary>
     public IReadOnlyList<string> Servers { get; init; } = ["sockets", "sockets-tuned", "epoll", "floor"];
-
-    /// <summary>CPUs for the server and for the load generator, taskset syntax; null picks them (see CoreLayout).</summary>
-    public string? ServerCpus { get; init; }
-
-    public string? LoadCpus { get; init; }
 
     /// <summary>DOTNET_PROCESSOR_COUNT for every server, or null to leave the runtime's own view.</summary>
     public int? ProcessorCount { get; init; }
@@ -61,6 +65,9 @@ internal sealed record BenchOptions
     /// <summary>A minute in all: proves the runner works, measures nothing worth quoting.</summary>
     public bool Quick { get; init; }
 
+    /// <summary>Every layout name <c>--layout</c> takes.</summary>
+    public static IReadOnlyList<string> AllLayouts { get; } = ["pinned", "shared", "split"];
+
     /// <summary>Every server name <c>--servers</c> takes.</summary>
     public static IReadOnlyList<string> AllServers { get; } = ["sockets", "sockets-tuned", "epoll", "epoll-inline", "floor"];
 
@@ -73,6 +80,7 @@ internal sealed record BenchOptions
         WarmupMax = TimeSpan.FromSeconds(0.5),
         PerfDuration = TimeSpan.FromSeconds(1),
         Rounds = 1,
+        Layouts = ["pinned"],
         IdleConnections = 256,
         Scenarios = ["page", "hello", "latency", "idle"],
         MaxNoisePercent = 100,

@@ -2,23 +2,44 @@ using System.Globalization;
 
 namespace TransportBench.Cli;
 
+/// <summary>How a layout (<c>--layout</c>) places the server and the load generator.</summary>
+internal enum LayoutKind
+{
+    /// <summary>The server pinned to its own CPUs (one on two CPUs), the load generator on the others: the server's cost
+    /// alone, under the runtime's view of a small machine (ProcessorCount 1: workstation GC, one I/O thread).</summary>
+    Pinned,
+
+    /// <summary>Nothing pinned: the server sees every CPU (its default ProcessorCount, ThreadCount and GC) and the load
+    /// generator shares them, as a server on a machine of its own with its clients elsewhere does not; noisy.</summary>
+    Shared,
+
+    /// <summary>The server pinned to N CPUs (ProcessorCount N), the load generator on the rest; 4 CPUs or more.</summary>
+    Split,
+}
+
 /// <summary>
-/// Which CPUs the server and the load generator run on. With more than one CPU they never share one: a load generator
-/// on the server's CPU steals exactly the time being measured. Pinning goes through <c>taskset -c</c>, which execs the
-/// command, so the pid we hold is the server's own.
+/// Which CPUs the server and the load generator run on, by layout (<see cref="LayoutKind"/>). Pinned and split, they
+/// never share one: a load generator on the server's CPU steals exactly the time being measured. Pinning goes through
+/// <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.
 /// </summary>
 internal sealed class CoreLayout
 {
+    /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
+    public const int SplitMinimumCpus = 4;
+
     private readonly IReadOnlyList<int> _available;
 
-    private CoreLayout(IReadOnlyList<int> available, string? serverCpus, string? loadCpus, int loadCpuCount, string description)
+    private CoreLayout(
+        LayoutKind kind, string name, IReadOnlyList<int> available, string? serverCpus, string? loadCpus, int loadCpuCount, string description)
     {
-        _available = available;
-        ServerCpus = serverCpus;
-        LoadCpus = loadCpus;
-        LoadCpuCount = loadCpuCount;
-        Description = description;
+        (Kind, Name, _available, ServerCpus, LoadCpus, LoadCpuCount, Description) =
+            (kind, name, available, serverCpus, loadCpus, loadCpuCount, description);
     }
+
+    public LayoutKind Kind { get; }
+
+    /// <summary>The layout's name in every report table: pinned, shared, split-N.</summary>
+    public string Name { get; }
 
     /// <summary>taskset list for servers, or null when nothing is pinned.</summary>
     public string? ServerCpus { get; }
@@ -39,26 +60,46 @@ internal sealed class CoreLayout
     public string Description { get; }
 
     /// <summary>
-    /// The layout of <c>--cores</c>, or on its own: the lower half of <paramref name="available"/> loads and the upper
-    /// half serves (on 2 CPUs the server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
+    /// The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2 CPUs the
+    /// server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
     /// </summary>
-    public static CoreLayout Create(BenchOptions options, IReadOnlyList<int> available)
+    public static CoreLayout Pinned(IReadOnlyList<int> available)
     {
-        if (options.ServerCpus is not null && options.LoadCpus is not null)
-        {
-            int loadCount = CpuList.Parse(options.LoadCpus).Count;
-            return new CoreLayout(available, options.ServerCpus, options.LoadCpus, Math.Max(1, loadCount),
-                $"server pinned to CPU {options.ServerCpus}, load generator to CPU {options.LoadCpus} (--cores; {available.Count} CPUs available)");
-        }
         if (available.Count < 2)
         {
-            return new CoreLayout(available, null, null, 1,
+            return new CoreLayout(LayoutKind.Pinned, "pinned", available, null, null, 1,
                 "one CPU available: server and load generator share it (no pinning; results mix both costs)");
         }
         (string server, string load) = Split(available);
-        return new CoreLayout(available, server, load, available.Count / 2,
+        return new CoreLayout(LayoutKind.Pinned, "pinned", available, server, load, available.Count / 2,
             $"server pinned to CPU {server}, load generator to CPU {load} (taskset; {available.Count} CPUs available)");
     }
+
+    /// <summary>Every layout of <c>--layout</c>, in its order; split once per <c>--server-cpus</c> count.</summary>
+    public static List<CoreLayout> All(BenchOptions options, IReadOnlyList<int> available) =>
+    [
+        .. options.Layouts.SelectMany(name => name switch
+        {
+            "shared" => [Shared(available)],
+            "split" => (options.SplitServerCpus ?? [available.Count / 2]).Select(n => SplitAt(available, n)),
+            _ => new[] { Pinned(available) },
+        }),
+    ];
+
+    public static CoreLayout Shared(IReadOnlyList<int> available) => new(LayoutKind.Shared, "shared", available, null, null, available.Count,
+        $"nothing pinned: the server sees all {available.Count} CPUs (default ProcessorCount, ThreadCount and GC) and the load generator shares them");
+
+    /// <summary>The upper <paramref name="serverCpus"/> of <paramref name="available"/> serve, the others load.</summary>
+    public static CoreLayout SplitAt(IReadOnlyList<int> available, int serverCpus)
+    {
+        string server = string.Join(',', available.Skip(available.Count - serverCpus));
+        string load = string.Join(',', available.Take(available.Count - serverCpus));
+        return new CoreLayout(LayoutKind.Split, $"split-{serverCpus}", available, server, load, available.Count - serverCpus,
+            $"server pinned to CPU {server} (ProcessorCount {serverCpus}), load generator to CPU {load}");
+    }
+
+    /// <summary>Rounds of this layout: <c>--rounds</c>, or 3 pinned and 5 where the load shares or moves (noisier).</summary>
+    public int Rounds(BenchOptions options) => options.Rounds ?? (Kind == LayoutKind.Pinned ? 3 : 5);
 
     /// <summary>The upper half of <paramref name="available"/> for the server, the lower half for the load (taskset lists).</summary>
     public static (string Server, string Load) Split(IReadOnlyList<int> available)
@@ -69,13 +110,10 @@ internal sealed class CoreLayout
 
     /// <summary>
     /// This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU and one
-    /// event loop do with two connections, whatever the machine.
+    /// event loop do with two connections, whatever the machine. Shared pins nothing, so only the one loop stays.
     /// </summary>
-    public CoreLayout WithOneServerCpu()
-    {
-        string first = ServerCpuList[0].ToString(CultureInfo.InvariantCulture);
-        return new CoreLayout(_available, first, LoadCpus, LoadCpuCount, Description);
-    }
+    public CoreLayout WithOneServerCpu() => Kind == LayoutKind.Shared ? this
+        : new CoreLayout(Kind, Name, _available, ServerCpuList[0].ToString(CultureInfo.InvariantCulture), LoadCpus, LoadCpuCount, Description);
 
     /// <summary>Wraps a command in taskset when a CPU list is given.</summary>
     public static (string FileName, List<string> Arguments) Pin(string? cpus, string fileName, IEnumerable<string> arguments)

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using KestrelEpollTransport.Testing;
 using TransportBench.Measure;
 using TransportBench.Servers;
 
@@ -33,7 +32,7 @@ internal static class IdleConnections
 
     public static async Task<IdleResult> MeasureAsync(ServerProcess server, int target, CancellationToken cancellationToken)
     {
-        (ulong soft, ulong hard) = ResourceLimits.RaiseOpenFilesLimit();
+        (ulong soft, ulong hard) = OpenFilesLimit.Raise();
         int count = target;
         string? note = null;
         int runnerLimit = (int)Math.Min(soft, int.MaxValue) - FdHeadroom;

@@ -11,6 +11,12 @@ namespace TransportBench.Measure;
 /// 8 bytes long (an eventfd wake-up writes exactly 8; no scenario here sends an 8-byte piece of a response).</param>
 internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, long> BySyscall, long Requests, long SocketWrites)
 {
+    /// <summary>The software event <c>context-switches</c> over the pass, or null when perf did not count it.</summary>
+    public long? ContextSwitches { get; init; }
+
+    /// <summary>The software event <c>cpu-migrations</c>: a server thread moved to another CPU.</summary>
+    public long? CpuMigrations { get; init; }
+
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 
@@ -122,9 +128,13 @@ internal static class PerfStat
         return result.ExitCode == 0 && counted ? null : result.Tail(3);
     }
 
-    /// <summary>The counters, then a second write counter filtered to writes that are not 8 bytes (see the record).</summary>
+    /// <summary>
+    /// The counters, then a second write counter filtered to writes that are not 8 bytes (see the record), and the
+    /// scheduler's software events, which cost nothing per syscall (hardware counters are not there in most VMs).
+    /// </summary>
     private static string[] EventArguments() =>
     [
+        "-e", "context-switches,cpu-migrations",
         "-e", "raw_syscalls:sys_enter," + string.Join(',', (s_available ?? Tracked).Select(name => "syscalls:sys_enter_" + name)),
         "-e", "syscalls:sys_enter_write", "--filter", "count != 8",
     ];
@@ -133,6 +143,7 @@ internal static class PerfStat
     internal static SyscallCounts Parse(IReadOnlyList<string> lines, long requests)
     {
         long total = 0;
+        var scheduler = new Dictionary<string, long>(StringComparer.Ordinal);
         var bySyscall = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (string line in lines)
         {
@@ -142,7 +153,11 @@ internal static class PerfStat
                 continue;
             }
             string name = fields[2];
-            if (name == "raw_syscalls:sys_enter")
+            if (name is "context-switches" or "cpu-migrations")
+            {
+                scheduler[name] = count;
+            }
+            else if (name == "raw_syscalls:sys_enter")
             {
                 total = count;
             }
@@ -159,6 +174,10 @@ internal static class PerfStat
         {
             bySyscall.Remove(zero);
         }
-        return new SyscallCounts(total, bySyscall, requests, socketWrites);
+        return new SyscallCounts(total, bySyscall, requests, socketWrites)
+        {
+            ContextSwitches = scheduler.TryGetValue("context-switches", out long switches) ? switches : null,
+            CpuMigrations = scheduler.TryGetValue("cpu-migrations", out long migrations) ? migrations : null,
+        };
     }
 }

@@ -16,7 +16,7 @@ internal sealed record MachineInfo(
     string Settings,
     string Revision)
 {
-    public static MachineInfo Collect(BenchOptions options, CoreLayout cores)
+    public static MachineInfo Collect(BenchOptions options, IReadOnlyList<CoreLayout> layouts)
     {
         string cpu = ReadFirst("/proc/cpuinfo", "model name", line => line[(line.IndexOf(':') + 1)..].Trim()) ?? RuntimeInformation.ProcessArchitecture.ToString();
         long memoryKib = ReadFirst("/proc/meminfo", "MemTotal:", line =>
@@ -32,14 +32,14 @@ internal sealed record MachineInfo(
             ? Format.Inv($"{least.TotalSeconds:0.#}–{options.WarmupLimit.TotalSeconds:0.#} s")
             : Format.Inv($"{least.TotalSeconds:0.#} s");
         string settings = Format.Inv(
-            $"{options.Rounds} round(s) × {duration} measured after a warm-up until the server's JIT is quiet, of {Warmup(true)} on a new server process, {Warmup(false)} on one kept for the round; syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
+            $"{string.Join(", ", layouts.Select(l => Format.Inv($"{l.Rounds(options)} round(s) {l.Name}")))} × {duration} measured after a warm-up until the server's JIT is quiet, of {Warmup(true)} on a new server process, {Warmup(false)} on one kept for the round; syscall pass {perf}; DOTNET_PROCESSOR_COUNT {processorCount}{quick}");
         return new MachineInfo(
             cpu,
             Environment.ProcessorCount,
             memoryKib / 1024,
             kernel,
             RuntimeInformation.FrameworkDescription,
-            cores.Description,
+            string.Join("; ", layouts.Select(l => $"{l.Name}: {l.Description}")),
             DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture),
             settings,
             GitRevision());

@@ -6,7 +6,7 @@ namespace TransportBench.Results;
 internal static class Markdown
 {
     /// <summary>The columns that hold words, left-aligned; every other column holds numbers, right-aligned.</summary>
-    private static readonly HashSet<string> WordColumns = ["scenario", "server", "transport as the server reports it", "GC", "top syscalls per request", "note"];
+    private static readonly HashSet<string> WordColumns = ["scenario", "layout", "server", "transport as the server reports it", "GC", "top syscalls per request", "note"];
 
     public static StringBuilder Header(this StringBuilder md, params IEnumerable<string> columns) =>
         md.Row(columns).Append('|').AppendJoin("", columns.Select(c => WordColumns.Contains(c) ? "---|" : "--:|")).AppendLine();

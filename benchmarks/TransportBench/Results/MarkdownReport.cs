@@ -51,9 +51,10 @@ internal static class MarkdownReport
         AppendServers(md, report);
         AppendOverview(md, report);
         AppendCpuBreakdown(md, report);
+        AppendScalingEfficiency(md, report);
         foreach (ScenarioSummary scenario in report.Scenarios)
         {
-            md.AppendLine($"## {scenario.Scenario.Name}: {scenario.Scenario.Title}").AppendLine();
+            md.AppendLine($"## {scenario.Scenario.Name} ({scenario.Layout}): {scenario.Scenario.Title}").AppendLine();
             MarkdownScenarioTables.Append(md, scenario, report.Scenarios.Any(s => s.Find(Servers.ServerSpec.FloorName) is not null));
             md.AppendLine();
         }
@@ -63,24 +64,27 @@ internal static class MarkdownReport
 
     private static void AppendServers(StringBuilder md, RunReport report)
     {
-        md.Header("server", "transport as the server reports it", "ProcessorCount", "GC");
-        var seen = new HashSet<string>();
-        foreach (ServerSummary s in report.Scenarios.SelectMany(x => x.Servers).Where(s => s.Identity is not null))
+        md.Header("server", "layout", "transport as the server reports it", "ProcessorCount", "GC");
+        var seen = new HashSet<(string, string)>();
+        foreach ((string layout, ServerSummary s) in report.Scenarios.SelectMany(x => x.Servers.Select(s => (x.Layout, s))).Where(x => x.s.Identity is not null))
         {
-            if (seen.Add(s.Server))
+            if (seen.Add((s.Server, layout)))
             {
-                md.Row(s.Server, s.Identity!.Transport, Format.Inv($"{s.Identity.ProcessorCount}"), s.Identity.Gc);
+                md.Row(s.Server, layout, s.Identity!.Transport, Format.Inv($"{s.Identity.ProcessorCount}"), s.Identity.Gc);
             }
         }
         md.AppendLine();
     }
 
-    private static void AppendOverview(StringBuilder md, RunReport report)
+    /// <summary>The overview table alone: what the terminal shows at the end of a run.</summary>
+    public static string Overview(RunReport report) => AppendOverview(new StringBuilder(), report).ToString();
+
+    private static StringBuilder AppendOverview(StringBuilder md, RunReport report)
     {
         var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
         md.AppendLine("## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)").AppendLine();
         md.AppendLine("Fairness: the small connection's round trips/s (× sockets) · its p99 ms.").AppendLine();
-        md.Header(["scenario", .. servers]);
+        md.Header(["scenario", "layout", .. servers]);
         foreach (ScenarioSummary scenario in report.Scenarios.Where(s => s.Scenario.Kind != ScenarioKind.Idle))
         {
             var cells = servers.Select(name => scenario.Find(name) switch
@@ -91,9 +95,9 @@ internal static class MarkdownReport
                     $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · p99 {Format.Number(s.P99Millis, "0.00")} ms",
                 var s => $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · {Format.Number(s.CpuMicrosPerRequest)} µs ({Format.Ratio(s.CpuRatio)})",
             });
-            md.Row([scenario.Scenario.Name, .. cells]);
+            md.Row([scenario.Scenario.Name, scenario.Layout, .. cells]);
         }
-        md.AppendLine();
+        return md.AppendLine();
     }
 
     /// <summary>
@@ -115,7 +119,7 @@ internal static class MarkdownReport
         md.AppendLine("Per server: kernel (the server's stime) + user above the floor (its utime minus the floor's whole cost: what the " +
             "transport and the runtime add in user code) = the total above the floor; the floor column is Kestrel and the app alone. " +
             "Where the floor cannot run the scenario (TLS, HTTP/2, fixed rate) only the kernel's part of the whole is known.").AppendLine();
-        md.Header(["scenario", "floor", .. servers.Select(s => $"{s}: kernel + user above floor")]);
+        md.Header(["scenario", "layout", "floor", .. servers.Select(s => $"{s}: kernel + user above floor")]);
         foreach (ScenarioSummary scenario in scenarios)
         {
             ServerSummary? floor = scenario.Find(Servers.ServerSpec.FloorName);
@@ -128,7 +132,28 @@ internal static class MarkdownReport
                 _ => "",
             });
             string floorCell = floor is { Rounds: > 0 } ? Format.Number(floor.CpuMicrosPerRequest) : Format.Missing;
-            md.Row([scenario.Scenario.Name, floorCell, .. cells]);
+            md.Row([scenario.Scenario.Name, scenario.Layout, floorCell, .. cells]);
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>Issue 16: what a request's CPU becomes when the server is not alone on one CPU (Summarizer.ScalingEfficiency).</summary>
+    private static void AppendScalingEfficiency(StringBuilder md, RunReport report)
+    {
+        var ratios = Summarizer.ScalingEfficiency(report.Scenarios);
+        if (ratios.Count == 0)
+        {
+            return;
+        }
+        var servers = ratios.Select(r => r.Server).Distinct().ToList();
+        md.AppendLine("## Scaling efficiency: CPU per request in the layout ÷ pinned").AppendLine();
+        md.AppendLine("Per server: its CPU µs per request in a layout where it is not alone on its CPUs ÷ the same in pinned. " +
+            "1.00× is the same cost per request; above it, each request costs more CPU (threads moving, waking, contending).").AppendLine();
+        md.Header(["scenario", "layout", .. servers]);
+        foreach (var row in ratios.GroupBy(r => (r.Scenario.Name, r.Layout)))
+        {
+            md.Row([row.Key.Name, row.Key.Layout, .. servers.Select(server =>
+                row.Where(r => r.Server == server).Select(r => Format.Ratio(r.Ratio)).FirstOrDefault() ?? "")]);
         }
         md.AppendLine();
     }
@@ -143,7 +168,7 @@ internal static class MarkdownReport
         md.AppendLine("## Errors").AppendLine();
         foreach (var group in errors.GroupBy(e => (e.Server, e.Error)))
         {
-            string rounds = string.Join(", ", group.Select(e => $"{e.Scenario} r{e.Round}"));
+            string rounds = string.Join(", ", group.Select(e => $"{e.Scenario} {e.Layout} r{e.Round}"));
             md.AppendLine($"- **{group.Key.Server}** ({rounds}):").AppendLine("  ```");
             foreach (string line in group.Key.Error!.Split('\n').Take(20))
             {

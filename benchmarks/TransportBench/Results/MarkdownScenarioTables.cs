@@ -19,7 +19,10 @@ internal static class MarkdownScenarioTables
                 break;
             default:
                 AppendLoad(md, scenario);
-                AppendFloor(md, scenario, runHasFloor);
+                if (runHasFloor && !scenario.Scenario.FloorServes)
+                {
+                    md.AppendLine().AppendLine($"Floor: n/a ({scenario.Scenario.FloorMissing}).");
+                }
                 break;
         }
     }
@@ -28,7 +31,7 @@ internal static class MarkdownScenarioTables
     {
         bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
         string[] common = ["CPU µs/req", "CPU × sockets", "kernel µs/req", "alloc B/req", "peak RSS MiB", "syscalls/req", "writes/resp",
-            "top syscalls per request", "server / load CPU busy %", "noise %", "warm-up s"];
+            "ctx switches/req", "migrations/req", "top syscalls per request", "server / load CPU busy %", "noise %", "warm-up s"];
         md.Header(fixedRate
             ? ["server", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "p99 × sockets", .. common]
             : ["server", "req/s (min–max)", "× sockets", "p99 ms", .. common]);
@@ -43,28 +46,10 @@ internal static class MarkdownScenarioTables
                 s.Server, .. load, Format.Number(s.CpuMicrosPerRequest), Format.Ratio(s.CpuRatio), Format.Number(s.KernelMicrosPerRequest),
                 Format.Number(s.AllocatedBytesPerRequest, "0"), Format.Number(s.PeakRssMib, "0"),
                 s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00"),
-                Format.Number(s.WritesPerResponse, "0.00"), Format.Syscalls(s.TopSyscalls), Busy(s), Format.Number(s.ForeignCpuPercentMax, "0"),
+                Format.Number(s.WritesPerResponse, "0.00"), Format.Number(s.ContextSwitchesPerRequest, "0.00"),
+                Format.Number(s.MigrationsPerRequest, "0.000"), Format.Syscalls(s.TopSyscalls), Busy(s), Format.Number(s.ForeignCpuPercentMax, "0"),
                 Format.Number(s.WarmupSeconds, "0"),
             ]);
-        }
-    }
-
-    /// <summary>The floor's cost, and each server's distance from it split into kernel and user (issue 9).</summary>
-    private static void AppendFloor(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
-    {
-        if (scenario.Find(ServerSpec.FloorName) is { Rounds: > 0, CpuMicrosPerRequest: double floor } f)
-        {
-            md.AppendLine().AppendLine(Format.Inv(
-                $"Floor: Kestrel and the app alone cost {floor:0.0} µs of CPU per request here (in-memory pipes, no sockets; its client's {f.ClientCpuMicrosPerRequest:0.0} µs excluded)."));
-            foreach (ServerSummary s in scenario.Servers.Where(s => s.Server != ServerSpec.FloorName && s.CpuMicrosPerRequest is not null))
-            {
-                md.AppendLine(Format.Inv(
-                    $"- {s.Server}: {s.CpuMicrosPerRequest - floor:0.0} µs per request above the floor: kernel {Format.Number(s.KernelMicrosPerRequest)}, transport and runtime in user code {Format.Number(s.UserAboveFloorMicrosPerRequest)}."));
-            }
-        }
-        else if (runHasFloor && !scenario.Scenario.FloorServes)
-        {
-            md.AppendLine().AppendLine($"Floor: n/a ({scenario.Scenario.FloorMissing}).");
         }
     }
 

@@ -14,6 +14,9 @@ internal sealed class RoundSample
 
     public required int Round { get; init; }
 
+    /// <summary>The layout it ran in: pinned, shared, split-N (Cli/CoreLayout).</summary>
+    public string Layout { get; init; } = "pinned";
+
     /// <summary>What the server said at start: transport, ProcessorCount, GC mode.</summary>
     public ServerIdentity? Identity { get; set; }
 

@@ -77,6 +77,12 @@ internal sealed record ServerSummary
     /// <summary>Calls that sent response bytes (writev, sendmsg, sendto, socket writes) per response.</summary>
     public double? WritesPerResponse { get; init; }
 
+    /// <summary>Context switches (voluntary and not) of the server's threads per request, from the syscall pass.</summary>
+    public double? ContextSwitchesPerRequest { get; init; }
+
+    /// <summary>Moves of the server's threads from one CPU to another per request, from the syscall pass.</summary>
+    public double? MigrationsPerRequest { get; init; }
+
     public IReadOnlyList<SyscallShare> TopSyscalls { get; init; } = [];
 
     public string? SyscallsUnavailable { get; init; }
@@ -93,8 +99,8 @@ internal sealed record ServerSummary
     public IReadOnlyList<string> Errors { get; init; } = [];
 }
 
-/// <summary>Every server in one scenario.</summary>
-internal sealed record ScenarioSummary(Scenario Scenario, IReadOnlyList<ServerSummary> Servers)
+/// <summary>Every server in one scenario, in one layout (pinned, shared, split-N).</summary>
+internal sealed record ScenarioSummary(Scenario Scenario, IReadOnlyList<ServerSummary> Servers, string Layout = "pinned")
 {
     public ServerSummary? Find(string server) => Servers.FirstOrDefault(s => s.Server == server);
 }

@@ -5,20 +5,21 @@ namespace TransportBench.Results;
 /// <summary>Reduces round samples to medians (robust to one noisy round on a shared machine) and ratios.</summary>
 internal static class Summarizer
 {
+    /// <param name="layout">The layout whose samples to summarize.</param>
     public static List<ScenarioSummary> Summarize(
-        IReadOnlyList<RoundSample> samples, IReadOnlyList<Scenario> scenarios, IReadOnlyList<ServerSpec> servers)
+        IReadOnlyList<RoundSample> samples, IReadOnlyList<Scenario> scenarios, IReadOnlyList<ServerSpec> servers, string layout = "pinned")
     {
         var result = new List<ScenarioSummary>();
         foreach (Scenario scenario in scenarios)
         {
             var raw = servers
-                .Select(spec => (spec.Name, Samples: samples.Where(s => s.Scenario == scenario.Name && s.Server == spec.Name).ToList()))
+                .Select(spec => (spec.Name, Samples: samples.Where(s => s.Layout == layout && s.Scenario == scenario.Name && s.Server == spec.Name).ToList()))
                 .Where(x => x.Samples.Count > 0)
                 .Select(x => Reduce(x.Name, x.Samples))
                 .ToList();
             ServerSummary? baseline = raw.FirstOrDefault(s => s.Server == ServerSpec.BaselineName);
             ServerSummary? floor = raw.FirstOrDefault(s => s.Server == ServerSpec.FloorName && s.Rounds > 0);
-            result.Add(new ScenarioSummary(scenario, [.. raw.Select(s => WithRatios(s, baseline, floor))]));
+            result.Add(new ScenarioSummary(scenario, [.. raw.Select(s => WithRatios(s, baseline, floor))], layout));
         }
         return result;
     }
@@ -73,6 +74,8 @@ internal static class Summarizer
             IdleNote = good.Select(s => s.Idle?.Note).FirstOrDefault(n => n is not null),
             SyscallsPerRequest = Median(withSyscalls.Select(s => (double?)s.Syscalls!.PerRequest(s.Syscalls.Total))),
             WritesPerResponse = Median(withSyscalls.Select(s => (double?)s.Syscalls!.PerRequest(s.Syscalls.SocketWrites))),
+            ContextSwitchesPerRequest = Median(withSyscalls.Select(s => s.Syscalls!.ContextSwitches is long n ? s.Syscalls.PerRequest(n) : (double?)null)),
+            MigrationsPerRequest = Median(withSyscalls.Select(s => s.Syscalls!.CpuMigrations is long n ? s.Syscalls.PerRequest(n) : (double?)null)),
             TopSyscalls = top,
             SyscallsUnavailable = withSyscalls.Count > 0 ? null : samples.Select(s => s.SyscallsUnavailable).FirstOrDefault(r => r is not null),
             ServerBusyPercent = Median(good.Select(s => s.Cpu?.ServerBusyPercent)),
@@ -94,6 +97,21 @@ internal static class Summarizer
         P99Ratio = Ratio(summary.P99Millis, baseline?.P99Millis),
         IdleRatio = Ratio(summary.IdleBytesPerConnection, baseline?.IdleBytesPerConnection),
     };
+
+    /// <summary>
+    /// Scaling efficiency: per server and scenario, CPU per request in each layout that is not pinned ÷ pinned, where
+    /// both were measured (above 1: a request costs more CPU when the server spreads over more CPUs or shares them).
+    /// </summary>
+    public static List<(string Layout, Scenario Scenario, string Server, double Ratio)> ScalingEfficiency(IReadOnlyList<ScenarioSummary> summaries) =>
+    [
+        .. from other in summaries.Where(s => s.Layout != "pinned")
+           let pinned = summaries.FirstOrDefault(s => s.Layout == "pinned" && s.Scenario == other.Scenario)
+           where pinned is not null
+           from server in other.Servers
+           let ratio = Ratio(server.CpuMicrosPerRequest, pinned.Find(server.Server)?.CpuMicrosPerRequest)
+           where ratio is not null
+           select (other.Layout, other.Scenario, server.Server, ratio!.Value),
+    ];
 
     private static double? Ratio(double? value, double? baseline) =>
         value is double v && baseline is double b && b > 0 ? v / b : null;

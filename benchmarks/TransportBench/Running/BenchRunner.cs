@@ -1,5 +1,4 @@
 using System.Globalization;
-using Spectre.Console;
 using TransportBench.Cli;
 using TransportBench.Measure;
 using TransportBench.Results;
@@ -15,16 +14,21 @@ namespace TransportBench.Running;
 /// </summary>
 internal static class BenchRunner
 {
-    public static async Task<int> RunAsync(BenchOptions options, IAnsiConsole console, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(BenchOptions options, TextWriter console, CancellationToken cancellationToken)
     {
-        var cores = CoreLayout.Create(options, CpuList.Available());
-        var machine = MachineInfo.Collect(options, cores);
         IReadOnlyList<Scenario> scenarios = [.. Scenario.All.Where(s => options.Scenarios.Contains(s.Name))];
-        IReadOnlyList<ServerSpec> servers = ServerSpec.Create(options);
+        List<LayoutPlan> plans = [.. CoreLayout.All(options, CpuList.Available()).Select(layout => LayoutPlan.Create(layout, options, scenarios))];
+        var machine = MachineInfo.Collect(options, [.. plans.Select(p => p.Layout)]);
         console.WriteLine($"TransportBench · {machine.Describe()}");
         console.WriteLine($"  {machine.Settings}");
-        console.WriteLine($"  servers: {string.Join(", ", servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
+        console.WriteLine($"  servers: {string.Join(", ", plans[0].Servers.Select(s => s.Name))} · scenarios: {string.Join(", ", scenarios.Select(s => s.Name))}");
 
+        if (scenarios.Contains(Scenario.Latency) && options.Rate is null
+            && !(scenarios.Contains(Scenario.Page) && plans[0].Servers.Any(s => s.Name == ServerSpec.BaselineName)))
+        {
+            Console.Error.WriteLine("The latency scenario's rate is half of sockets' page rate: run page on sockets too, or give --rate.");
+            return 2;
+        }
         string[] missing = [.. RequiredTools(scenarios).Where(tool => !ToolRun.Exists(tool))];
         if (missing.Length > 0)
         {
@@ -46,22 +50,21 @@ internal static class BenchRunner
             return 2;
         }
 
-        // As on the 2-CPU reference VM: every server's process runs as the fairness scenario asks (RunPlan).
-        bool oneCpuOneRuntimeCpu = cores.ServerCpuList.Count == 1 && options.ProcessorCount is null or 1;
-        List<Step> steps = RunPlan.Create(scenarios, servers, options.Rounds, oneCpuOneRuntimeCpu);
+        List<Step> steps = [.. plans.SelectMany(p => p.Steps)];
         console.WriteLine($"  estimate: {RunEstimate.Describe(steps, options)}");
         var run = new Run { Rate = options.Rate, RateSource = options.Rate is null ? null : "--rate" };
         try
         {
-            await Progress.RunAsync(console, [.. steps.Select(s => RunEstimate.Of(s, options).Typical)], async progress =>
+            var progress = new Progress(console, steps, options);
+            var certificate = BenchCertificate.Create();
+            foreach (LayoutPlan plan in plans)
             {
-                using var measurer = new Measurer(options, cores, sampleDirectory, perfUnavailable, BenchCertificate.Create(), progress);
-                foreach (Step step in steps)
+                using var measurer = new Measurer(plan.Options, plan.Layout, sampleDirectory, perfUnavailable, certificate, progress);
+                foreach (Step step in plan.Steps)
                 {
-                    await MeasureStepAsync(run, step, measurer, progress, options, cancellationToken);
+                    await MeasureStepAsync(run, step, measurer, progress, plan.Options, cancellationToken);
                 }
-                return run;
-            });
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -69,10 +72,11 @@ internal static class BenchRunner
             console.WriteLine("Interrupted: writing what was measured so far.");
         }
 
-        List<ScenarioSummary> summary = Summarizer.Summarize(run.Samples, scenarios, servers);
-        ConsoleTable.Print(console, summary);
-        string outputDirectory = OutputDirectory(options);
+        List<ScenarioSummary> summary = [.. plans.SelectMany(p => Summarizer.Summarize(run.Samples, scenarios, p.Servers, p.Layout.Name))];
         var report = new RunReport(machine, options.Quick, run.Rate, run.RateSource, summary, run.Samples);
+        console.WriteLine();
+        console.Write(MarkdownReport.Overview(report));
+        string outputDirectory = OutputDirectory(options);
         Directory.CreateDirectory(outputDirectory);
         (string Name, string Text)[] files =
             [("results.md", MarkdownReport.Render(report)), ("results.json", JsonReport.Serialize(report)), ("results.svg", SvgChart.Render(report))];
@@ -109,13 +113,13 @@ internal static class BenchRunner
         (Scenario scenario, int round, ServerSpec server, _, _) = step;
         if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)
         {
-            (run.Rate, run.RateSource) = await LatencyRateAsync(run.Samples, measurer, options, cancellationToken);
+            (run.Rate, run.RateSource) = LatencyRate(run.Samples);
             progress.Note(Format.Inv($"latency scenario: fixed offered load {run.Rate:N0} req/s ({run.RateSource})"));
         }
-        progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · round {round}/{options.Rounds}"));
+        progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · {step.Layout} · round {round}"));
         if (run.Broken.TryGetValue(server.Name, out string? why))
         {
-            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = "not started: " + why });
+            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = "not started: " + why });
             progress.EndStep("skipped: it did not start earlier");
             return;
         }
@@ -127,33 +131,26 @@ internal static class BenchRunner
         catch (ServerStartException e)
         {
             run.Broken[server.Name] = e.Message.Split('\n')[0];
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
         }
         catch (InvalidOperationException e)
         {
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Error = e.Message };
+            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
         }
         run.Samples.Add(sample);
         progress.EndStep(Describe(sample));
     }
 
     /// <summary>
-    /// Half of sockets' rate on the page in round 1 (the latency scenario's first step comes after it: rounds run in
-    /// turn); without one, a saturation probe of sockets.
+    /// Half of sockets' rate on the page in round 1 of the first layout (the latency scenario's first step comes after
+    /// it: rounds run in turn), the same for every layout, so that their latencies are at equal load.
     /// </summary>
-    private static async Task<(double Rate, string Source)> LatencyRateAsync(
-        List<RoundSample> samples, Measurer measurer, BenchOptions options, CancellationToken cancellationToken)
+    private static (double Rate, string Source) LatencyRate(List<RoundSample> samples)
     {
-        double? measured = Summarizer.Median(samples
+        double pageRate = Summarizer.Median(samples
             .Where(s => s.Scenario == Scenario.Page.Name && s.Server == ServerSpec.BaselineName && s.Error is null)
-            .Select(s => s.RequestsPerSecond));
-        if (measured is double pageRate)
-        {
-            return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in round 1"));
-        }
-        ServerSpec sockets = ServerSpec.Create(options with { Servers = [ServerSpec.BaselineName], Threads = null })[0];
-        double probed = await measurer.ProbeSaturationAsync(Scenario.Page, sockets, cancellationToken);
-        return (Math.Round(probed / 2), Format.Inv($"half of sockets' {probed:N0} req/s in a saturation probe"));
+            .Select(s => s.RequestsPerSecond)) ?? throw new InvalidOperationException("sockets measured no page rate; give --rate");
+        return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in round 1"));
     }
 
     private static IEnumerable<string> RequiredTools(IReadOnlyList<Scenario> scenarios)
@@ -178,31 +175,15 @@ internal static class BenchRunner
         return Path.Combine(root, "benchmarks", "results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
     }
 
-    /// <summary>A step's result line.</summary>
-    private static string Describe(RoundSample sample)
+    /// <summary>A step's result line: the figures of the report's first columns, or why there are none.</summary>
+    private static string Describe(RoundSample s) => string.Join(" · ", new[]
     {
-        if (sample.Error is not null && sample.RequestsPerSecond is null && sample.Idle is null)
-        {
-            return "FAILED: " + sample.Error.Split('\n')[0];
-        }
-        string?[] parts =
-        [
-            sample.Identity is { } id ? Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC") : null,
-            sample.WarmupSeconds is double warmup ? Format.Inv($"warm-up {warmup:0} s{(sample.NewProcess ? " (new process)" : "")}") : null,
-            sample.RequestsPerSecond is double rps ? Format.Rate(rps) + " req/s" : null,
-            sample.CpuMicrosPerRequest is double cpu ? Format.Number(cpu) + " µs CPU/req" : null,
-            sample.Fairness is { } fair
-                ? Format.Inv($"small p50 {fair.P50Micros / 1000.0:0.00} ms, p99 {fair.P99Micros / 1000.0:0.00} ms, max {fair.MaxMicros / 1000.0:0.00} ms; flood {fair.FloodMiBPerSecond:0} MiB/s{(fair.Starved ? "; STARVED" : "")}")
-                : null,
-            sample.FixedRate is { } fr
-                ? Format.Inv($"p50 {fr.P50Micros / 1000.0:0.00} ms, p99 {fr.P99Micros / 1000.0:0.00} ms, p99.9 {fr.P999Micros / 1000.0:0.00} ms")
-                : null,
-            sample.Syscalls is { } sc
-                ? Format.Inv($"{sc.PerRequest(sc.Total):0.00} syscalls/req, {sc.PerRequest(sc.SocketWrites):0.00} writes/resp")
-                : null,
-            sample.Idle is { } idle ? Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each") : null,
-            sample.Error is not null ? "error: " + sample.Error.Split('\n')[0] : null,
-        ];
-        return string.Join(" · ", parts.OfType<string>());
-    }
+        s.Identity is { } id ? Format.Inv($"ProcessorCount {id.ProcessorCount}, {id.Gc} GC") : null,
+        s.WarmupSeconds is double warmup ? Format.Inv($"warm-up {warmup:0} s{(s.NewProcess ? " (new process)" : "")}") : null,
+        s.RequestsPerSecond is double rps ? Format.Rate(rps) + " req/s" : null,
+        s.CpuMicrosPerRequest is double cpu ? Format.Number(cpu) + " µs CPU/req" : null,
+        (s.FixedRate?.P99Micros ?? s.Fairness?.P99Micros) is long p99 ? Format.Inv($"p99 {p99 / 1000.0:0.00} ms") : null,
+        s.Idle is { } idle ? Format.Inv($"{idle.Opened:N0} idle connections, {idle.BytesPerConnection / 1024:0.0} KiB each") : null,
+        s.Error is not null ? "error: " + s.Error.Split('\n')[0] : null,
+    }.OfType<string>());
 }

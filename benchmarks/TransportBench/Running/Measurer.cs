@@ -2,10 +2,12 @@ using System.Diagnostics;
 using TransportBench.Cli;
 using TransportBench.Fairness;
 using TransportBench.Floor;
+using TransportBench.LoadHelper;
 using TransportBench.Load;
 using TransportBench.Measure;
 using TransportBench.Results;
 using TransportBench.Servers;
+using TransportBench.StatsHook;
 
 namespace TransportBench.Running;
 
@@ -24,7 +26,7 @@ internal sealed class Measurer(
 {
     // The processes kept for the current round, by server name. Used by the run's flow only, one step at a time.
     private readonly Dictionary<string, ServerProcess> _servers = [];
-    private FloorProcess? _floor;
+    private LoadHelperProcess? _floor;
     private int _round;
 
     /// <summary>Measures; a failure of the load or the counters lands in <see cref="RoundSample.Error"/>.</summary>
@@ -58,15 +60,6 @@ internal sealed class Measurer(
         return await MeasureAsync(server, newProcess, step, rate, cancellationToken);
     }
 
-    /// <summary>Saturation with wrk: the rate a server sustains on one scenario (used to derive the latency rate).</summary>
-    public async Task<double> ProbeSaturationAsync(Scenario scenario, ServerSpec spec, CancellationToken cancellationToken)
-    {
-        using ServerProcess server = await StartAsync(spec, oneLoop: false, cancellationToken);
-        progress.Phase("probing saturation", options.Warmup + options.DurationOf(scenario));
-        await LoadAsync(server, scenario, options.Warmup, cancellationToken);
-        return (await LoadAsync(server, scenario, options.DurationOf(scenario), cancellationToken)).RequestsPerSecond;
-    }
-
     public void Dispose() => StopServers();
 
     private void StopServers()
@@ -83,7 +76,6 @@ internal sealed class Measurer(
     /// <param name="oneLoop">Fairness: one server CPU and one event loop, whatever the machine.</param>
     private Task<ServerProcess> StartAsync(ServerSpec spec, bool oneLoop, CancellationToken cancellationToken)
     {
-        progress.Phase("starting", TimeSpan.FromSeconds(2));
         return ServerProcess.StartAsync(spec, ServerSetup.Create(certificate, oneLoop), sampleDirectory,
             oneLoop ? cores.WithOneServerCpu() : cores, cancellationToken);
     }
@@ -93,7 +85,7 @@ internal sealed class Measurer(
         Scenario scenario = step.Scenario;
         var sample = new RoundSample
         {
-            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Identity = server.Identity, NewProcess = newProcess,
+            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Layout = step.Layout, Identity = server.Identity, NewProcess = newProcess,
         };
         // A new process's peak includes its start, as it always did; a kept one's starts with this scenario.
         bool peakKnown = newProcess || ProcStats.TryResetPeakRss(server.Pid);
@@ -102,7 +94,6 @@ internal sealed class Measurer(
         {
             if (scenario.Kind == ScenarioKind.Idle)
             {
-                progress.Phase($"opening {options.IdleConnections:N0} idle connections", TimeSpan.FromSeconds(5));
                 sample.Idle = await IdleConnections.MeasureAsync(server, options.IdleConnections, cancellationToken);
                 sample.SyscallsUnavailable = "idle: no requests to divide by";
             }
@@ -111,7 +102,7 @@ internal sealed class Measurer(
                 // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run with its
                 // JIT and pools in the same settled state.
                 Func<TimeSpan, Task> load = scenario.Kind == ScenarioKind.Fairness
-                    ? time => FairnessLauncher.RunAsync(server.Port, scenario, time, cores, cancellationToken)
+                    ? time => FairnessAsync(server, scenario, time, cancellationToken)
                     : time => LoadAsync(server, scenario, time, cancellationToken);
                 (double seconds, List<long> jitSteps, bool settled) =
                     await WarmUpAsync(server, load, WarmupRule.Least(options.Warmup, newProcess), cancellationToken);
@@ -121,6 +112,7 @@ internal sealed class Measurer(
                     Scenario = sample.Scenario,
                     Server = sample.Server,
                     Round = sample.Round,
+                    Layout = sample.Layout,
                     Identity = sample.Identity,
                     NewProcess = newProcess,
                     WarmupSeconds = seconds,
@@ -161,18 +153,48 @@ internal sealed class Measurer(
         return sample;
     }
 
+    /// <summary>The floor: the load helper on the server CPUs with the servers' environment, kept for the round.</summary>
     private async Task<RoundSample> MeasureFloorAsync(Step step, CancellationToken cancellationToken)
     {
         bool newProcess = _floor is null || _floor.HasExited;
         if (newProcess)
         {
             _floor?.Dispose();
-            _floor = FloorProcess.Start(step.Server, cores, sampleDirectory);
+            _floor = LoadHelperProcess.Start(cores.ServerCpus, step.Server.Environment);
         }
         TimeSpan duration = options.DurationOf(step.Scenario);
-        progress.Phase("in-memory floor: warm-up and timed run", RunEstimate.TypicalWarmup(step with { NewProcess = newProcess }, options) + duration);
-        return await _floor!.MeasureAsync(step.Scenario, step.Round, newProcess, WarmupRule.Least(options.Warmup, newProcess), options.WarmupLimit,
-            duration, cancellationToken);
+        var job = new FloorJob(sampleDirectory, step.Scenario.Name, WarmupRule.Least(options.Warmup, newProcess).TotalSeconds,
+            options.WarmupLimit.TotalSeconds, duration.TotalSeconds);
+        FloorResult result = (await _floor!.RunAsync(new HelperJob(Floor: job), options.WarmupLimit + duration + TimeSpan.FromSeconds(60), cancellationToken)).Floor!;
+        return new RoundSample
+        {
+            Scenario = step.Scenario.Name,
+            Server = ServerSpec.FloorName,
+            Round = step.Round, Layout = step.Layout,
+            NewProcess = newProcess,
+            Identity = new ServerIdentity("in-memory pipes (no sockets)", result.ProcessorCount, result.ServerGc ? "server" : "workstation"),
+            Requests = result.Requests,
+            RequestsPerSecond = result.Requests / result.Seconds,
+            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest,
+            ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
+            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest,
+            PeakRssKib = result.PeakRssKib,
+            WarmupSeconds = result.WarmupSeconds,
+            WarmupJitSteps = result.WarmupJitSteps,
+            JitSettled = result.JitSettled,
+            SyscallsUnavailable = "no sockets: nothing to count",
+            Error = result.Error,
+        };
+    }
+
+    /// <summary>The fairness clients, in a load helper of their own pinned to the load CPUs like wrk.</summary>
+    private async Task<FairnessResult> FairnessAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        using LoadHelperProcess helper = LoadHelperProcess.Start(cores.LoadCpus, null);
+        // The clients bound each of their waits; this catches a wedged helper.
+        HelperReply reply = await helper.RunAsync(new HelperJob(Fairness: new FairnessJob(server.Port, scenario.Name, duration.TotalSeconds)),
+            duration + TimeSpan.FromSeconds(40), cancellationToken);
+        return reply.Fairness!;
     }
 
     /// <summary>The scenario's saturating load: h2load for HTTP/2, wrk for the rest.</summary>
@@ -204,15 +226,14 @@ internal sealed class Measurer(
             return (load.Requests, load.Failure);
         }
 
-        progress.Phase(scenario.Kind == ScenarioKind.FixedRate ? $"timed run at {rate:N0} req/s" : "timed run", options.DurationOf(scenario));
-        long? allocated0 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
+        ServerCounters? counters0 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
         var window = CpuWindow.Start(server.Pid, cores);
         (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
         CpuUse cpu = sample.Cpu = window.Stop();
-        long? allocated1 = await BenchStats.AllocatedBytesAsync(server.BaseUrl, cancellationToken);
+        ServerCounters? counters1 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
 
         sample.Requests = requests;
-        sample.AllocatedBytesPerRequest = BenchStats.PerRequest(allocated0, allocated1, requests);
+        sample.AllocatedBytesPerRequest = CounterReader.AllocatedPerRequest(counters0, counters1, requests);
         if (requests > 0)
         {
             sample.CpuMicrosPerRequest = cpu.ServerCpu.TotalMicroseconds / requests;
@@ -235,9 +256,8 @@ internal sealed class Measurer(
         RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, CancellationToken cancellationToken)
     {
         TimeSpan duration = options.DurationOf(scenario);
-        progress.Phase("timed run: flood and small round trips", duration);
         var window = CpuWindow.Start(server.Pid, serverCores);
-        FairnessResult fairness = await FairnessLauncher.RunAsync(server.Port, scenario, duration, cores, cancellationToken);
+        FairnessResult fairness = await FairnessAsync(server, scenario, duration, cancellationToken);
         sample.Cpu = window.Stop();
 
         sample.Fairness = fairness;
@@ -252,15 +272,8 @@ internal sealed class Measurer(
     {
         var started = Stopwatch.StartNew();
         var steps = new List<long>();
-        bool settled = await WarmupRule.RunAsync(
-            least,
-            options.WarmupLimit,
-            (time, phase) =>
-            {
-                progress.Phase(phase, time);
-                return load(time);
-            },
-            () => BenchStats.JitCompiledMethodsAsync(server.BaseUrl, cancellationToken),
+        bool settled = await WarmupRule.RunAsync(least, options.WarmupLimit, load,
+            async () => (await CounterReader.ReadAsync(server.CountersSocket, cancellationToken))?.JitCompiledMethods,
             () => started.Elapsed,
             steps);
         return (started.Elapsed.TotalSeconds, steps, settled);
@@ -273,7 +286,6 @@ internal sealed class Measurer(
             sample.SyscallsUnavailable = perfUnavailable;
             return;
         }
-        progress.Phase("counting syscalls (perf)", options.PerfDuration + TimeSpan.FromSeconds(1.5));
         try
         {
             sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);

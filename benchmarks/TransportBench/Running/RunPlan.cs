@@ -6,7 +6,11 @@ namespace TransportBench.Running;
 /// <param name="NewProcess">Whether it starts a server process, and so warms up from --warmup, rather than using the
 /// one its server keeps for the round.</param>
 /// <param name="OwnProcess">Whether that process serves this scenario alone (and ends with it).</param>
-internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, bool NewProcess, bool OwnProcess);
+internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, bool NewProcess, bool OwnProcess)
+{
+    /// <summary>The layout it runs in (<see cref="Cli.CoreLayout.Name"/>).</summary>
+    public string Layout { get; init; } = "pinned";
+}
 
 /// <summary>
 /// The order of a run, and which process serves each measurement. Round after round; in a round, the scenarios in the
@@ -20,7 +24,8 @@ internal static class RunPlan
 {
     /// <param name="oneCpuOneRuntimeCpu">The server CPUs are one CPU and the runtime sees one (no --processor-count
     /// above 1): the round's processes then already run as the fairness scenario asks.</param>
-    public static List<Step> Create(IReadOnlyList<Scenario> scenarios, IReadOnlyList<ServerSpec> servers, int rounds, bool oneCpuOneRuntimeCpu)
+    public static List<Step> Create(IReadOnlyList<Scenario> scenarios, IReadOnlyList<ServerSpec> servers, int rounds, bool oneCpuOneRuntimeCpu,
+        string layout = "pinned")
     {
         var steps = new List<Step>();
         for (int round = 1; round <= rounds; round++)
@@ -33,7 +38,7 @@ internal static class RunPlan
                 foreach (ServerSpec server in order.Where(server => !server.IsFloor || scenario.FloorServes))
                 {
                     bool own = NeedsOwnProcess(scenario, server, oneCpuOneRuntimeCpu);
-                    steps.Add(new Step(scenario, round, server, own || started.Add(server.Name), own));
+                    steps.Add(new Step(scenario, round, server, own || started.Add(server.Name), own) { Layout = layout });
                 }
             }
         }

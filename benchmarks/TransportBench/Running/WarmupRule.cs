@@ -57,18 +57,18 @@ internal static class WarmupRule
     /// and a step still ends by <paramref name="limit"/>. Returns whether the JIT went quiet; each step's count goes to
     /// <paramref name="compiledPerStep"/>. A server whose count cannot be read (null) gets the least warm-up only.
     /// </summary>
-    /// <param name="load">Loads the server for a time, naming the phase for the display.</param>
+    /// <param name="load">Loads the server for a time.</param>
     /// <param name="compiledMethods">The server's count of methods its JIT compiled so far.</param>
     /// <param name="elapsed">Time since the warm-up started.</param>
     public static async Task<bool> RunAsync(
-        TimeSpan least, TimeSpan limit, Func<TimeSpan, string, Task> load, Func<Task<long?>> compiledMethods,
+        TimeSpan least, TimeSpan limit, Func<TimeSpan, Task> load, Func<Task<long?>> compiledMethods,
         Func<TimeSpan> elapsed, List<long> compiledPerStep)
     {
-        await load(least, "warm-up");
+        await load(least);
         long? previous = await compiledMethods();
         while (previous is long before && !IsQuiet(compiledPerStep) && elapsed() + Step <= limit)
         {
-            await load(Step, "warm-up: waiting for the JIT to settle");
+            await load(Step);
             previous = await compiledMethods();
             if (previous is long after)
             {

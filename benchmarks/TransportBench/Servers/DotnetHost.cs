@@ -17,17 +17,6 @@ internal static class DotnetHost
         }
     }
 
-    /// <summary>The command that runs this very runner again (for the floor child).</summary>
-    public static (string FileName, List<string> Arguments) Self()
-    {
-        string? self = Environment.ProcessPath;
-        if (self is not null && System.IO.Path.GetFileNameWithoutExtension(self) != "dotnet")
-        {
-            return (self, []);
-        }
-        return (Path, [typeof(DotnetHost).Assembly.Location]);
-    }
-
     /// <summary>The folder holding KestrelEpollTransport.sln, searched up from the working directory and the binary.</summary>
     public static string? RepositoryRoot()
     {

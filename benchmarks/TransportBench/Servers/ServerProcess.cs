@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using TransportBench.Cli;
+using TransportBench.StatsHook;
 
 namespace TransportBench.Servers;
 
@@ -27,9 +28,13 @@ internal sealed partial class ServerProcess : IDisposable
 
     private readonly ServerSetup _setup;
 
-    private ServerProcess(Process process, ServerSetup setup) => (_process, _setup) = (process, setup);
+    private ServerProcess(Process process, ServerSetup setup, string countersSocket) =>
+        (_process, _setup, CountersSocket) = (process, setup, countersSocket);
 
-    /// <summary>The HTTP/1.1 control port: /bench/stats, and the load of HTTP/1.1 scenarios.</summary>
+    /// <summary>The Unix socket where the server's startup hook answers with its counters (CounterReader).</summary>
+    public string CountersSocket { get; }
+
+    /// <summary>The HTTP/1.1 control port: the load of HTTP/1.1 scenarios.</summary>
     public int Port => _setup.ControlPort;
 
     public int Pid => _process.Id;
@@ -51,8 +56,6 @@ internal sealed partial class ServerProcess : IDisposable
         {
             Path.Combine(sampleDirectory, "SampleWeb.dll"),
             "--transport", spec.Transport!,
-            // The allocation counter endpoint the runner reads before and after a measurement.
-            "--SampleWeb:BenchStats=true",
         };
         arguments.AddRange(spec.Arguments);
         // The setup's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
@@ -60,8 +63,12 @@ internal sealed partial class ServerProcess : IDisposable
         (string fileName, List<string> pinned) = CoreLayout.Pin(cores.ServerCpus, DotnetHost.Path, arguments);
         ProcessStartInfo startInfo = ChildProcesses.StartInfo(fileName, pinned, spec.Environment, sampleDirectory);
         startInfo.RedirectStandardInput = true;
+        // The runner's counters come from a startup hook in the server (CounterReader), not from an endpoint of the app.
+        string countersSocket = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"transportbench-{Guid.NewGuid():N}.sock");
+        startInfo.Environment["DOTNET_STARTUP_HOOKS"] = System.IO.Path.Combine(AppContext.BaseDirectory, "TransportBench.StatsHook.dll");
+        startInfo.Environment[ServerCounters.SocketVariable] = countersSocket;
 
-        var server = new ServerProcess(ChildProcesses.Start(startInfo), setup);
+        var server = new ServerProcess(ChildProcesses.Start(startInfo), setup, countersSocket);
         server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.EnableRaisingEvents = true;
@@ -102,6 +109,7 @@ internal sealed partial class ServerProcess : IDisposable
     {
         ChildProcesses.Kill(_process);
         _process.Dispose();
+        File.Delete(CountersSocket);
     }
 
     private void OnLine(string? line)

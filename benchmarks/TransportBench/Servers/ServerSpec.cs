@@ -63,7 +63,7 @@ internal sealed record ServerSpec(
             "epoll" => [Spec(name, "epoll")],
             // The app on the event loop, no thread-pool hop: epoll's counterpart of sockets-tuned.
             "epoll-inline" => [Spec(name, "epoll", "--Kestrel:EpollTransport:UnsafePreferInlineScheduling=true")],
-            // SampleWeb is a Web SDK app, whose runtimeconfig asks for server GC; the runner is not, so its floor child
+            // SampleWeb is a Web SDK app, whose runtimeconfig asks for server GC; the load helper is not, so the floor
             // asks through the environment to run under the same GC settings.
             FloorName => [Spec(name, null, variable: "DOTNET_gcServer")],
             _ => throw new ArgumentException($"Unknown server '{name}'.", nameof(options)),

@@ -18,10 +18,11 @@ public sealed class BenchCommandTests : IDisposable
         ("--warmup", "20"),
         ("--warmup-max", "60"),
         ("--perf-duration", "2"),
-        ("--rounds", "3"),
+        ("--rounds", "3 pinned, 5 shared or split"),
+        ("--layout", "pinned,shared"),
+        ("--server-cpus", "half of the CPUs"),
         ("--scenarios", "all"),
         ("--servers", "sockets,sockets-tuned,epoll,floor"),
-        ("--cores", "the upper half serves, the lower half loads; no pinning on one CPU"),
         ("--processor-count", "unset"),
         ("--threads", "the transport's default"),
         ("--rate", "half of sockets' page rate in this run's first round"),
@@ -49,11 +50,12 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(8), options.DurationOf(Scenario.Page));
         Assert.Equal(TimeSpan.FromSeconds(5), options.DurationOf(Scenario.Hello));
         Assert.Equal((20.0, 60.0, 2.0), (options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds, options.PerfDuration.TotalSeconds));
-        Assert.Equal((3, 10_000, 10), (options.Rounds, options.IdleConnections, options.MaxNoisePercent));
+        Assert.Equal((null, 10_000, 10), (options.Rounds, options.IdleConnections, options.MaxNoisePercent));
+        Assert.Equal(["pinned", "shared"], options.Layouts);
+        Assert.Null(options.SplitServerCpus);
         Assert.Equal(Scenario.AllNames, options.Scenarios);
         Assert.Equal(18, options.Scenarios.Count);
         Assert.Equal(["sockets", "sockets-tuned", "epoll", "floor"], options.Servers);
-        Assert.Equal((null, null), (options.ServerCpus, options.LoadCpus));
         Assert.Equal((null, null, null), (options.ProcessorCount, options.Threads, options.Rate));
         Assert.Equal((null, null), (options.OutputDirectory, options.SampleDirectory));
         Assert.False(options.NoPerf);
@@ -69,11 +71,23 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(1), options.Duration);
         Assert.Equal((0.5, 0.5, 1.0), (options.Warmup.TotalSeconds, options.WarmupMax.TotalSeconds, options.PerfDuration.TotalSeconds));
         Assert.Equal((1, 256, 100), (options.Rounds, options.IdleConnections, options.MaxNoisePercent));
+        // CI's run stays as short as it was: the pinned layout only.
+        Assert.Equal(["pinned"], options.Layouts);
         Assert.Equal(["page", "hello", "latency", "idle"], options.Scenarios);
         Assert.Equal(["sockets", "sockets-tuned", "epoll", "floor"], options.Servers);
     }
 
     /// <summary>Exactly what tests/KestrelEpollTransport.Tests/Packaging/PackagingTests.cs runs in CI.</summary>
+    [Fact]
+    public void Bind_Layouts_ListAndSplitSweepOnEightCpus()
+    {
+        var command = new BenchCommand([0, 1, 2, 3, 4, 5, 6, 7]);
+        BenchOptions options = command.Bind(command.Root.Parse("--layout pinned,split --server-cpus 1,2,4 --quick"));
+
+        Assert.Equal(["pinned", "split"], options.Layouts);
+        Assert.Equal([1, 2, 4], options.SplitServerCpus);
+    }
+
     [Fact]
     public void Bind_QuickAsCiRunsIt_ExplicitOptionsWinOverQuicksDefaults()
     {
@@ -110,7 +124,7 @@ public sealed class BenchCommandTests : IDisposable
     public void Bind_EveryOptionGiven_EachTakesItsValue()
     {
         BenchOptions options = Bind("--duration", "2.5", "--warmup", "7", "--warmup-max", "9", "--perf-duration", "1.5",
-            "--rounds", "4", "--scenarios", "json, h2", "--servers", "epoll-inline,floor", "--cores", "1/0", "--processor-count", "2",
+            "--rounds", "4", "--scenarios", "json, h2", "--servers", "epoll-inline,floor", "--layout", "shared", "--processor-count", "2",
             "--threads", "1,2,4", "--rate", "35754", "--idle-connections", "500", "--max-noise", "25", "--out", "out",
             "--sample", _sample.FullName, "--no-perf");
 
@@ -119,7 +133,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(4, options.Rounds);
         Assert.Equal(["json", "h2"], options.Scenarios);
         Assert.Equal(["epoll-inline", "floor"], options.Servers);
-        Assert.Equal(("1", "0"), (options.ServerCpus, options.LoadCpus));
+        Assert.Equal(["shared"], options.Layouts);
         Assert.Equal(2, options.ProcessorCount);
         Assert.Equal([1, 2, 4], options.Threads);
         Assert.Equal(35_754, options.Rate);
@@ -142,11 +156,12 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--scenarios ,", "--scenarios: the list is empty; use page,")]
     [InlineData("--servers epoll,iouring", "--servers: 'iouring' is not a server; use sockets, sockets-tuned, epoll, epoll-inline, floor.")]
     [InlineData("--threads 1,0", "--threads takes whole numbers of at least 1, not '0'.")]
-    [InlineData("--cores 9/9", "--cores: CPU 9 is not available here; this process may use CPUs 0,1.")]
-    [InlineData("--cores 1/0-2", "--cores: CPU 2 is not available here")]
-    [InlineData("--cores 1", "--cores takes SERVER/LOAD in taskset syntax, e.g. 1/0, not '1'.")]
-    [InlineData("--cores 1/x", "--cores: 'x' is not a CPU or a range of CPUs")]
     [InlineData("--sample /nonexistent", "--sample: no SampleWeb.dll in '/nonexistent'.")]
+    [InlineData("--layout pinned,mixed", "--layout: 'mixed' is not a layout; use pinned, shared, split.")]
+    [InlineData("--layout split", "--layout split needs 4 CPUs or more; this process may use 2.")]
+    [InlineData("--server-cpus 2", "--server-cpus: 2 leaves the load generator no CPU; at most 1 here.")]
+    [InlineData("--server-cpus 0", "--server-cpus takes whole numbers of at least 1, not '0'.")]
+    [InlineData("--server-cpus 1", "--server-cpus is the split layout's: give --layout split (or a list with it) as well.")]
     public void Parse_WrongOptionOrValue_ErrorNamingIt(string arguments, string message)
     {
         ParseResult result = new BenchCommand(TwoCpus).Root.Parse(arguments);

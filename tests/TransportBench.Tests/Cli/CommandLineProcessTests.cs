@@ -27,7 +27,7 @@ public sealed class CommandLineProcessTests(ITestOutputHelper output)
     [Theory]
     [InlineData("--rounds x", "TransportBench: --rounds takes whole numbers of at least 1, not 'x'.")]
     [InlineData("--scenarios nosuch", "TransportBench: --scenarios: 'nosuch' is not a scenario")]
-    [InlineData("--cores 4095/4094", "TransportBench: --cores: CPU 4095 is not available here")]
+    [InlineData("--server-cpus 4095", "TransportBench: --server-cpus: 4095 leaves the load generator no CPU")]
     [InlineData("--quick --roundz 3", "TransportBench: Unrecognized command or argument '--roundz'.")]
     public async Task WrongOption_ExitCodeTwoAndTheMessageOnStderr(string arguments, string message)
     {

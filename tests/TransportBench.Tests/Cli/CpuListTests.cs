@@ -1,6 +1,6 @@
 namespace TransportBench.Tests.Cli;
 
-/// <summary>CPU lists in taskset syntax (<c>--cores</c>, the kernel's Cpus_allowed_list) and the default split.</summary>
+/// <summary>CPU lists in taskset syntax (the kernel's Cpus_allowed_list) and the default split.</summary>
 public sealed class CpuListTests
 {
     [Theory]
@@ -41,32 +41,22 @@ public sealed class CpuListTests
     }
 
     [Fact]
-    public void Create_TwoCpus_ServerOnCpu1LoadOnCpu0()
+    public void Pinned_TwoCpus_ServerOnCpu1LoadOnCpu0()
     {
-        var layout = CoreLayout.Create(new BenchOptions(), [0, 1]);
+        var layout = CoreLayout.Pinned([0, 1]);
 
         Assert.Equal(("1", "0", 1), (layout.ServerCpus, layout.LoadCpus, layout.LoadCpuCount));
         Assert.Equal([1], layout.ServerCpuList);
     }
 
     [Fact]
-    public void Create_OneCpu_NothingPinned()
+    public void Pinned_OneCpu_NothingPinned()
     {
-        var layout = CoreLayout.Create(new BenchOptions(), [3]);
+        var layout = CoreLayout.Pinned([3]);
 
         Assert.Null(layout.ServerCpus);
         Assert.Null(layout.LoadCpus);
         Assert.Equal([3], layout.ServerCpuList);
         Assert.Equal([3], layout.LoadCpuList);
-    }
-
-    [Fact]
-    public void Create_Cores_AsGivenAndOneLoadThreadPerLoadCpu()
-    {
-        var layout = CoreLayout.Create(new BenchOptions { ServerCpus = "4-7", LoadCpus = "0-2" }, [.. Enumerable.Range(0, 8)]);
-
-        Assert.Equal(("4-7", "0-2", 3), (layout.ServerCpus, layout.LoadCpus, layout.LoadCpuCount));
-        Assert.Equal([4, 5, 6, 7], layout.ServerCpuList);
-        Assert.Equal("4", layout.WithOneServerCpu().ServerCpus);
     }
 }

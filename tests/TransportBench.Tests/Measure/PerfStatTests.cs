@@ -91,4 +91,16 @@ public sealed class PerfStatTests
     [InlineData("wrk failed: connection refused (No such process)")]
     public void FailedOnAThreadThatEnded_AnyOtherFailure_Reported(string failure) =>
         Assert.False(PerfStat.FailedOnAThreadThatEnded(failure));
+
+    /// <summary>The scheduler's software events, counted in the same pass: per request, and none in an older recording.</summary>
+    [Fact]
+    public void Parse_SchedulerEvents_ContextSwitchesAndMigrations()
+    {
+        SyscallCounts counts = PerfStat.Parse(Recorded.Lines("perf-scheduler-pinned.csv"), 16_621);
+
+        Assert.Equal((3_272L, 0L), (counts.ContextSwitches, counts.CpuMigrations));
+        Assert.Equal(0.197, counts.PerRequest(counts.ContextSwitches!.Value), 3);
+        Assert.Empty(counts.BySyscall);
+        Assert.Null(PerfStat.Parse(Recorded.Lines("perf-page.csv"), PageRequests).ContextSwitches);
+    }
 }

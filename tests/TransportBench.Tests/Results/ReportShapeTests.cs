@@ -19,9 +19,9 @@ public sealed class ReportShapeTests
             "# Transport benchmark results",
             "## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)",
             "## Where the CPU of a request goes: µs per request",
-            "## page: magedu page `/`, 64 connections",
-            "## latency: magedu page `/` at a fixed offered rate, 64 connections",
-            "## idle: idle keep-alive connections (RSS per connection)",
+            "## page (pinned): magedu page `/`, 64 connections",
+            "## latency (pinned): magedu page `/` at a fixed offered rate, 64 connections",
+            "## idle (pinned): idle keep-alive connections (RSS per connection)",
             "## Errors",
         ], headings);
         Assert.Contains("- Machine: 2 × Test CPU @ 2.80GHz, 24 GiB, Linux 6.18.44, .NET 10.0.12; server pinned to CPU 1", md, StringComparison.Ordinal);
@@ -53,9 +53,9 @@ public sealed class ReportShapeTests
     {
         string md = MarkdownReport.Render(SampleRun.Report());
 
-        Assert.Contains("| page | 71,507 (1.00×) · 13.6 µs (1.00×) | 94,207 (1.32×) · 10.3 µs (0.76×) | 272,270 (3.81×) · 2.1 µs (0.15×) |", md, StringComparison.Ordinal);
-        Assert.Contains("| epoll | 94,207 (94,207–94,207) | 1.32× | 4.00 | 10.3 | 0.76× | 6.0 | 1 | 80 | 2.11 | 1.00 | read 1.00, writev 1.00 | 97 / 42 | 0 |", md, StringComparison.Ordinal);
-        Assert.Contains("Floor: Kestrel and the app alone cost 2.1 µs of CPU per request here (in-memory pipes, no sockets; its client's 1.6 µs excluded).", md, StringComparison.Ordinal);
+        Assert.Contains("| page | pinned | 71,507 (1.00×) · 13.6 µs (1.00×) | 94,207 (1.32×) · 10.3 µs (0.76×) | 272,270 (3.81×) · 2.1 µs (0.15×) |", md, StringComparison.Ordinal);
+        Assert.Contains("| epoll | 94,207 (94,207–94,207) | 1.32× | 4.00 | 10.3 | 0.76× | 6.0 | 1 | 80 | 2.11 | 1.00 | n/a | n/a | read 1.00, writev 1.00 | 97 / 42 | 0 |", md, StringComparison.Ordinal);
+        Assert.Contains("| page | pinned | 2.1 | 8.0 + 3.5 = 11.5 | 6.0 + 2.2 = 8.2 |", md, StringComparison.Ordinal);
         Assert.Contains("| sockets | 35,641 | 0.48 | 4.41 | 12.20 | 1.00× |", md, StringComparison.Ordinal);
         Assert.Contains("| epoll | 10,000 | 8.64 KiB | 0.92× | 160 |  |", md, StringComparison.Ordinal);
     }
@@ -79,7 +79,7 @@ public sealed class ReportShapeTests
         string md = MarkdownReport.Render(SampleRun.Report());
 
         string errors = md[md.IndexOf("## Errors", StringComparison.Ordinal)..];
-        Assert.Contains("- **epoll** (latency r1):\n  ```\n  h2load: 12 requests failed\n  second line of the error\n  ```", errors, StringComparison.Ordinal);
+        Assert.Contains("- **epoll** (latency pinned r1):\n  ```\n  h2load: 12 requests failed\n  second line of the error\n  ```", errors, StringComparison.Ordinal);
         Assert.Contains("| epoll | failed (see Errors) |", md, StringComparison.Ordinal);
     }
 
@@ -110,6 +110,30 @@ public sealed class ReportShapeTests
         // Enums by name, and the non-ASCII of the reports as it is.
         Assert.Equal("Throughput", root.GetProperty("Scenarios")[0].GetProperty("Scenario").GetProperty("Kind").GetString());
         Assert.Contains("× ", root.GetProperty("Machine").GetProperty("Settings").GetString() ?? "", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Issue 16: a run in two layouts. Every scenario table says its layout in its heading, every other table in a
+    /// column; the scaling efficiency is each server's CPU per request in shared ÷ pinned; context switches and
+    /// migrations per request sit beside the syscalls.
+    /// </summary>
+    [Fact]
+    public void MarkdownRender_TwoLayouts_LayoutInEveryTableAndScalingEfficiency()
+    {
+        string md = MarkdownReport.Render(SampleRun.ReportWithShared());
+
+        Assert.Contains("## page (shared): magedu page `/`, 64 connections", md, StringComparison.Ordinal);
+        string scaling = md[md.IndexOf("## Scaling efficiency: CPU per request in the layout ÷ pinned", StringComparison.Ordinal)..];
+        // sockets 20.4 / 13.6, epoll 12.36 / 10.3; the floor ran pinned only.
+        Assert.Contains("| scenario | layout | sockets | epoll |\n|---|---|--:|--:|\n| page | shared | 1.50× | 1.20× |", scaling, StringComparison.Ordinal);
+        Assert.Contains("| page | shared | 47,000 (1.00×) · 20.4 µs (1.00×) | 70,500 (1.50×) · 12.4 µs (0.61×) | n/a |", md, StringComparison.Ordinal);
+        Assert.Contains("| 2.11 | 1.00 | 0.40 | 0.050 |", md, StringComparison.Ordinal);
+        foreach (List<string> table in Tables(md).Where(t => !t[0].StartsWith("| server | idle", StringComparison.Ordinal)))
+        {
+            bool inHeading = md[..md.IndexOf(table[0], StringComparison.Ordinal)].Split("\n## ")[^1].Contains("(pinned)", StringComparison.Ordinal)
+                || md[..md.IndexOf(table[0], StringComparison.Ordinal)].Split("\n## ")[^1].Contains("(shared)", StringComparison.Ordinal);
+            Assert.True(inHeading || table[0].Contains("| layout |", StringComparison.Ordinal), $"no layout for {table[0]}");
+        }
     }
 
     /// <summary>The Markdown tables of <paramref name="md"/>: runs of lines starting with '|'.</summary>

@@ -40,11 +40,33 @@ internal static class SampleRun
             Summarizer.Summarize(samples, scenarios, servers), samples);
     }
 
-    private static RoundSample Throughput(string server, double rate, double cpu, double kernel, SyscallCounts? syscalls) => new()
+    /// <summary>The same run with the page measured in the shared layout too (sockets and epoll, no floor there).</summary>
+    public static RunReport ReportWithShared()
+    {
+        RunReport pinned = Report();
+        SyscallCounts Scheduled(long total) => new(total, new Dictionary<string, long> { ["read"] = 100 }, 100, 100) { ContextSwitches = 40, CpuMigrations = 5 };
+        List<RoundSample> samples =
+        [
+            .. pinned.Samples,
+            Throughput("sockets", 47_000, 20.4, 9.0, Scheduled(350), "shared"),
+            Throughput("epoll", 70_500, 12.36, 6.5, Scheduled(211), "shared"),
+        ];
+        IReadOnlyList<ServerSpec> servers = ServerSpec.Create(new BenchOptions { Servers = ["sockets", "epoll", "floor"] });
+        List<ScenarioSummary> summaries =
+        [
+            .. Summarizer.Summarize(samples, [Scenario.Page, Scenario.Latency, Scenario.Idle], servers),
+            .. Summarizer.Summarize(samples, [Scenario.Page], servers, "shared"),
+        ];
+        return pinned with { Scenarios = summaries, Samples = samples };
+    }
+
+    private static RoundSample Throughput(
+        string server, double rate, double cpu, double kernel, SyscallCounts? syscalls, string layout = "pinned") => new()
     {
         Scenario = "page",
         Server = server,
         Round = 1,
+        Layout = layout,
         RequestsPerSecond = rate,
         Requests = (long)(rate * 10),
         CpuMicrosPerRequest = cpu,

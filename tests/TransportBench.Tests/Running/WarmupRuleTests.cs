@@ -134,7 +134,7 @@ public sealed class WarmupRuleTests
         public Task<bool> RunAsync(TimeSpan least, TimeSpan limit) => WarmupRule.RunAsync(
             least,
             limit,
-            (time, _) =>
+            time =>
             {
                 Loads.Add(time.TotalSeconds);
                 Elapsed += time;

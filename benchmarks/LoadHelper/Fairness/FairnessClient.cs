@@ -15,7 +15,7 @@ namespace TransportBench.Fairness;
 /// <remarks>
 /// Threading: each client runs on a thread of its own with blocking sockets (no thread pool between a response and its
 /// timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and read
-/// by the caller (Interlocked). The process is pinned to the load CPUs by its launcher, like wrk.
+/// by the caller (Interlocked). The load helper runs it pinned to the load CPUs, like wrk.
 /// </remarks>
 internal sealed class FairnessClient
 {
@@ -23,6 +23,9 @@ internal sealed class FairnessClient
     private const long FloodContentLength = 1L << 40;
 
     private const int FloodBlockBytes = 64 * 1024;
+
+    /// <summary>The small connection's endpoint: 13 bytes of `/plaintext`, the tiniest response SampleWeb has.</summary>
+    public const string SmallPath = "/plaintext";
 
     /// <summary>A small round trip taking longer than this ends the small client: the server starved it.</summary>
     private static readonly TimeSpan SmallTimeout = TimeSpan.FromSeconds(10);

@@ -1,6 +1,6 @@
 namespace TransportBench.Floor;
 
-/// <summary>What the floor child measured in one scenario, sent to the runner as one JSON line on standard output.</summary>
+/// <summary>What the floor measured in one scenario, the load helper's reply to a <see cref="LoadHelper.FloorJob"/>.</summary>
 /// <param name="Requests">Responses completed during the timed part.</param>
 /// <param name="Seconds">Length of the timed part.</param>
 /// <param name="KestrelCpuMicrosPerRequest">Process CPU minus the client thread's, per request.</param>
@@ -26,7 +26,4 @@ internal sealed record FloorResult(
     double WarmupSeconds,
     IReadOnlyList<long> WarmupJitSteps,
     bool JitSettled,
-    string? Error)
-{
-    public const string Prefix = "FLOOR_RESULT ";
-}
+    string? Error);

@@ -1,6 +1,6 @@
 namespace TransportBench.Fairness;
 
-/// <summary>What the fairness clients measured, sent to the runner as one JSON line; latencies in microseconds.</summary>
+/// <summary>What the fairness clients measured, the load helper's reply to a <see cref="LoadHelper.FairnessJob"/>; latencies in microseconds.</summary>
 /// <param name="RoundTrips">Small round trips completed in the window.</param>
 /// <param name="Seconds">Length of the window.</param>
 /// <param name="FloodBytes">Body bytes the flood handed to the kernel in the window (what sat in socket buffers at its
@@ -19,8 +19,6 @@ internal sealed record FairnessResult(
     bool Starved,
     string? Error)
 {
-    public const string Prefix = "FAIRNESS_RESULT ";
-
     public double RoundTripsPerSecond => Seconds > 0 ? RoundTrips / Seconds : 0;
 
     public double FloodMiBPerSecond => Seconds > 0 ? FloodBytes / Seconds / (1024 * 1024) : 0;

@@ -1,53 +1,62 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
+using TransportBench.LoadHelper;
 using TransportBench.Measure;
 using TransportBench.Running;
 
 namespace TransportBench.Floor;
 
 /// <summary>
-/// The floor, in a process of its own so it runs pinned and configured exactly as the servers are:
-/// <c>TransportBench --floor-child SAMPLE_DIRECTORY</c>. Starts the app on the in-memory transport once, then measures
-/// one scenario per line of standard input (<c>SCENARIO LEAST_WARMUP WARMUP_LIMIT SECONDS</c>), as the runner measures
-/// a server it keeps for the round: warm-up until the JIT is quiet (<see cref="WarmupRule"/>, the JIT's count read
-/// in-process), the timed run, one <see cref="FloorResult"/> line. Ends at the end of its input.
+/// The floor in the load helper, pinned and configured as the servers are: the app on the in-memory transport,
+/// started once, then one scenario per <see cref="FloorJob"/>, as the runner measures a server it keeps for the round:
+/// warm-up until the JIT is quiet (<see cref="WarmupRule"/>, the JIT's count read in-process), then the timed run.
 /// </summary>
-internal static class FloorChild
+internal sealed class FloorHost : IAsyncDisposable
 {
-    public const string Flag = "--floor-child";
+    private readonly WebApplication _app;
+    private readonly InMemoryListener _listener;
+    private readonly MemoryPool<byte> _pool;
+    private readonly ClientThreadScheduler _scheduler;
+    private readonly int _clientTid;
 
-    private static readonly JsonSerializerOptions Json = new();
+    // Whether a scenario ran already: the first one's peak RSS is the process's since its start.
+    private bool _measured;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    private FloorHost(WebApplication app, InMemoryListener listener, MemoryPool<byte> pool, ClientThreadScheduler scheduler, int clientTid) =>
+        (_app, _listener, _pool, _scheduler, _clientTid) = (app, listener, pool, scheduler, clientTid);
+
+    public static async Task<FloorHost> StartAsync(string sampleDirectory)
     {
-        await using WebApplication app = FloorApp.Build(args[0]);
+        WebApplication app = FloorApp.Build(sampleDirectory);
         await app.StartAsync();
         InMemoryListener listener = await app.Services.GetRequiredService<InMemoryTransportFactory>().Listener.WaitAsync(TimeSpan.FromSeconds(10));
         // The pool Kestrel's own transports take from DI: pinned 4 KiB blocks.
-        using MemoryPool<byte> pool = app.Services.GetRequiredService<IMemoryPoolFactory<byte>>().Create();
-        using var scheduler = new ClientThreadScheduler();
+        MemoryPool<byte> pool = app.Services.GetRequiredService<IMemoryPoolFactory<byte>>().Create();
+        var scheduler = new ClientThreadScheduler();
         int clientTid = await scheduler.NativeThreadId.WaitAsync(TimeSpan.FromSeconds(10));
+        return new FloorHost(app, listener, pool, scheduler, clientTid);
+    }
 
-        for (bool first = true; await Console.In.ReadLineAsync() is string line; first = false)
-        {
-            string[] fields = line.Split(' ');
-            // Peak RSS as a server's: since the start for the first scenario, since its own start for the others.
-            bool peakKnown = first || ProcStats.TryResetPeakRss(Environment.ProcessId);
-            FloorResult result = await MeasureAsync(
-                new FloorClient(Scenario.Find(fields[0]), scheduler, listener, pool), scheduler, clientTid,
-                Seconds(fields[1]), Seconds(fields[2]), Seconds(fields[3]), peakKnown);
-            Console.WriteLine(FloorResult.Prefix + JsonSerializer.Serialize(result, Json));
-        }
+    public Task<FloorResult> MeasureAsync(FloorJob job)
+    {
+        // Peak RSS as a server's: since the start for the first scenario, since its own start for the others.
+        bool peakKnown = !_measured || ProcStats.TryResetPeakRss(Environment.ProcessId);
+        _measured = true;
+        return MeasureAsync(new FloorClient(Scenario.Find(job.Scenario), _scheduler, _listener, _pool), _scheduler, _clientTid,
+            TimeSpan.FromSeconds(job.LeastWarmupSeconds), TimeSpan.FromSeconds(job.WarmupLimitSeconds), TimeSpan.FromSeconds(job.Seconds), peakKnown);
+    }
 
+    public async ValueTask DisposeAsync()
+    {
         using var stopLimit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await app.StopAsync(stopLimit.Token);
-        return 0;
+        await _app.StopAsync(stopLimit.Token);
+        _scheduler.Dispose();
+        _pool.Dispose();
+        await _app.DisposeAsync();
     }
 
     private static async Task<FloorResult> MeasureAsync(
@@ -59,7 +68,7 @@ internal static class FloorChild
         var warmup = Stopwatch.StartNew();
         var jitSteps = new List<long>();
         bool settled = await WarmupRule.RunAsync(
-            least, limit, (time, _) => Task.Delay(time), () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
+            least, limit, Task.Delay, () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
             () => warmup.Elapsed, jitSteps);
         double warmupSeconds = warmup.Elapsed.TotalSeconds;
 
@@ -106,6 +115,4 @@ internal static class FloorChild
             settled,
             requests == 0 ? error ?? "no request completed" : error);
     }
-
-    private static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, CultureInfo.InvariantCulture));
 }

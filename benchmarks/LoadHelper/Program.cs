@@ -1,0 +1,32 @@
+using TransportBench.Fairness;
+using TransportBench.Floor;
+using TransportBench;
+using TransportBench.LoadHelper;
+
+// The runner's load helper: one HelperJob per line of standard input, one HelperReply line per job on standard output
+// (HelperProtocol.cs), until the input ends. Started and pinned by the runner (Servers/LoadHelperProcess.cs); not a
+// tool to run by hand.
+FloorHost? floor = null;
+try
+{
+    while (await Console.In.ReadLineAsync() is string line)
+    {
+        HelperJob job = HelperProtocol.Read<HelperJob>(line) ?? throw new InvalidOperationException($"Not a job: {line}");
+        HelperReply reply = job switch
+        {
+            { Floor: { } f } => new HelperReply(Floor: await (floor ??= await FloorHost.StartAsync(f.SampleDirectory)).MeasureAsync(f)),
+            { Fairness: { } f } => new HelperReply(Fairness: FairnessClient.Run(
+                f.Port, Scenario.Find(f.Scenario).Path, FairnessClient.SmallPath, TimeSpan.FromSeconds(f.Seconds))),
+            _ => new HelperReply(Error: $"A job with no work: {line}"),
+        };
+        Console.WriteLine(HelperProtocol.Prefix + HelperProtocol.Write(reply));
+    }
+}
+finally
+{
+    if (floor is not null)
+    {
+        await floor.DisposeAsync();
+    }
+}
+return 0;
