@@ -58,9 +58,6 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
     /// <summary>This burst was logged (EMFILE or the cap); cleared when accept4 drains the backlog. Accept thread only.</summary>
     private bool _burstLogged;
 
-    /// <summary>When the budget was last recalibrated by this listener at the cap (Environment.TickCount64). Accept thread only.</summary>
-    private long _lastRecheck;
-
     /// <summary>When this listener's pending loop timer is due (Environment.TickCount64), or 0 when none is. Written by the
     /// accept thread when it schedules one, cleared by the timer on the loop.</summary>
     private long _timerDue;
@@ -148,7 +145,7 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
 
             if (_exhausted)
             {
-                if (!_budget.TryRecover())
+                if (!_budget.CalibrationDue || !_budget.TryRecover())
                 {
                     // Still short of fds: keep what headroom there is for the rest of the process and wait again.
                     if (!await WaitAsync(_backoff, untilRoom: false))
@@ -189,13 +186,16 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 }
                 continue;
             }
-            _budget.Return();
-
             int errno = -fd;
             if (Errno.IsResourceExhaustion(errno))
             {
                 // First, before a log line, a metric or a hand-off (each may need an fd or a thread): fds back to the process.
                 _budget.OnExhausted();
+            }
+            _budget.Return();
+
+            if (Errno.IsResourceExhaustion(errno))
+            {
                 _exhausted = true;
                 _group.Metrics.AcceptError(Errno.Name(errno));
                 if (!_burstLogged)
@@ -220,33 +220,59 @@ internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandl
                 // EBADF, EINVAL...: the listen fd was closed by UnbindAsync.
                 return null;
             }
-            else if (Errno.IsTransientAcceptError(errno))
+            else if (Errno.IsTransientAcceptError(errno) || IsStillListening())
             {
+                // A pending connection's own error (accept(2) reports those too), or one we do not know on a socket
+                // that still listens: that connection is gone, the next one may be fine.
                 _group.Metrics.AcceptError(Errno.Name(errno));
                 EpollTransportLog.AcceptTransientError(_logger, EndPoint, Errno.Describe(errno));
             }
             else
             {
-                // ENOTSOCK, EOPNOTSUPP, EINVAL on a bound listener...: it is broken and will never accept again. As
-                // Sockets, the error escapes: Kestrel logs it and stops accepting on this end point.
+                if (Volatile.Read(ref _unbound) != 0)
+                {
+                    return null; // unbound while we looked
+                }
+                // ENOTSOCK, EOPNOTSUPP, EINVAL on a listener that no longer listens: it is broken and will never accept
+                // again. As Sockets, the error escapes: Kestrel logs it and stops accepting on this end point.
                 _group.Metrics.AcceptError(Errno.Name(errno));
                 throw new IOException($"Accepting on {EndPoint} failed: {Errno.Describe(errno)}. The listener cannot accept any more connections.");
             }
         }
     }
 
-    /// <summary>
-    /// At the cap: at most once per the budget's recheck interval (half of it, so a timer that fires a tick early still
-    /// counts), recalibrates (the rest of the process may have closed or opened fds since) and takes again. Accept thread.
-    /// </summary>
-    private bool TryTakeAfterRecheck()
+    /// <summary>Whether the listen fd is still a listening socket (SO_ACCEPTCONN), after an error accept4 does not document.</summary>
+    private bool IsStillListening()
     {
-        long now = Environment.TickCount64;
-        if (now - _lastRecheck < (long)_budget.RecheckInterval.TotalMilliseconds / 2)
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            return Sock.GetOption(_handle.Fd, Sock.SOL_SOCKET, Sock.SO_ACCEPTCONN, out int listening) == 0 && listening == 1;
+        }
+        catch (ObjectDisposedException)
         {
             return false;
         }
-        _lastRecheck = now;
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// At the cap: when the budget's recheck is due, recalibrates (the rest of the process may have closed or opened
+    /// fds since) and takes again. Accept thread.
+    /// </summary>
+    private bool TryTakeAfterRecheck()
+    {
+        if (!_budget.CalibrationDue)
+        {
+            return false;
+        }
         _budget.Calibrate();
         return _budget.TryTake();
     }

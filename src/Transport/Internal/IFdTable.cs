@@ -9,7 +9,7 @@ internal interface IFdTable
     /// <summary>The soft RLIMIT_NOFILE now: fd numbers at or above it cannot be opened.</summary>
     int SoftLimit();
 
-    /// <summary>How many fds the process has open now.</summary>
+    /// <summary>How many fds the process has open now; -1 when that cannot be known (no /proc).</summary>
     int CountOpen();
 
     /// <summary>Opens an fd that does nothing (for the reserve and for probing); <c>-errno</c> on failure (EMFILE).</summary>

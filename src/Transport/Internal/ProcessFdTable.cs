@@ -13,25 +13,11 @@ internal sealed class ProcessFdTable : IFdTable
 
     public int SoftLimit() => Libc.GetOpenFileLimit();
 
-    /// <summary>
-    /// The entries of /proc/self/fd, less the one the listing itself opens. When even that cannot be opened (no fd
-    /// free), the table is full: the limit.
-    /// </summary>
+    /// <summary>The fds open now (/proc/self/fd); the limit when not even the listing can be opened (no fd free); -1 when /proc cannot be read.</summary>
     public int CountOpen()
     {
-        try
-        {
-            int count = 0;
-            foreach (string _ in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-            {
-                count++;
-            }
-            return Math.Max(0, count - 1);
-        }
-        catch (IOException)
-        {
-            return SoftLimit();
-        }
+        int count = Libc.CountOpenFds();
+        return count >= 0 ? count : -count is Errno.EMFILE or Errno.ENFILE ? SoftLimit() : -1;
     }
 
     public int OpenSpare() => Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);

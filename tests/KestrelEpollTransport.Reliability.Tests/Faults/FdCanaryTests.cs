@@ -159,6 +159,17 @@ public sealed class FdCanaryTests(ITestOutputHelper output)
             output.WriteLine($"negative control: {(server.Process.Process.HasExited ? "the Sockets server died" : "the canary met EMFILE on Sockets")}; {server.Errors()}");
             return;
         }
+        catch (Exception e) when (transport == TransportKind.Sockets)
+        {
+            // Sockets can die anywhere in the scenario ("Out of memory."), e.g. while the burst connects: that too is
+            // what the control is to show. Anything else is a failure of the test.
+            if (!await server.CanaryFailedOrDiedAsync(control))
+            {
+                throw;
+            }
+            output.WriteLine($"negative control: the Sockets server died or its canary failed mid-scenario ({e.GetType().Name}: {e.Message}); {server.Errors()}");
+            return;
+        }
         Assert.Equal(TransportKind.Epoll, transport);
         await server.AssertCanaryNeverFailedAsync(control);
     }

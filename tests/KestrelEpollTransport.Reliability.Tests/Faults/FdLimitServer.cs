@@ -91,6 +91,20 @@ internal sealed class FdLimitServer : IAsyncDisposable
             () => $"answered {answered()}; {Errors()}");
     }
 
+    /// <summary>Whether the process died (waiting a bounded while for it to end) or its canary met EMFILE.</summary>
+    public async Task<bool> CanaryFailedOrDiedAsync(StressConnection control)
+    {
+        try
+        {
+            await Process.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return (await TryStatsAsync(control))?.CanaryFailures > 0;
+        }
+    }
+
     /// <summary>Lets <see cref="CanaryWindow"/> canary tries run (the server held where it is), and returns the stats after.</summary>
     public async Task<ServerStats> HoldAsync(StressConnection control)
     {

@@ -252,6 +252,103 @@ public sealed class FdBudgetTests
         Assert.True(budget.WaitForRoom(listener)); // room now: not registered
     }
 
+    [Fact]
+    public void TryRecover_FailingOrSucceeding_NeverDipsBelowTheHeadroomOnTheWay()
+    {
+        var (table, budget) = Start();
+        var listener = new SimulatedListener(table, budget);
+        listener.Bind();
+        listener.AcceptAll(pending: 1000);
+        var rest = table.OpenMany(table.Free);
+        budget.OnExhausted();
+        table.Close(rest[0]);
+        table.Close(rest[1]);
+
+        table.MinFreeSeen = int.MaxValue;
+        Assert.False(budget.TryRecover()); // 18 free: short of the reserve plus the headroom
+        Assert.Equal(int.MaxValue, table.MinFreeSeen); // counted, not probed: nothing was opened
+
+        foreach (int fd in rest.Skip(2))
+        {
+            table.Close(fd);
+        }
+        Assert.Equal(FdBudget.ReserveSize + H, table.Free);
+        Assert.True(budget.TryRecover());
+        Assert.True(table.MinFreeSeen >= H, $"free fell to {table.MinFreeSeen} while the reserve was taken back");
+    }
+
+    [Fact]
+    public void AttachWhileShort_TakesNothingFromWhatTheProcessHasLeft()
+    {
+        var (table, budget) = Start();
+        var first = new SimulatedListener(table, budget);
+        first.Bind();
+        first.AcceptAll(pending: 1000);
+        var rest = table.OpenMany(table.Free);
+        budget.OnExhausted();
+        rest.Take(4).ToList().ForEach(table.Close); // 20 free
+
+        Assert.False(new SimulatedListener(table, budget).Bind()); // a second host binds now
+        Assert.Equal(20, table.Free);
+    }
+
+    [Fact]
+    public void AfterOneListenersExhaustion_ABusyOtherListenerLeavesRoomForTheReserve()
+    {
+        var (table, budget) = Start();
+        var exhausted = new SimulatedListener(table, budget);
+        var busy = new SimulatedListener(table, budget);
+        exhausted.Bind();
+        busy.Bind();
+        busy.AcceptAll(pending: 1000);
+        var rest = table.OpenMany(table.Free);
+        budget.OnExhausted(); // the first listener met EMFILE
+        rest.ForEach(table.Close);
+        budget.Calibrate(); // the busy one's re-check at the cap
+
+        // The busy listener has a backlog and takes all the room it is given; the cap keeps the reserve's room free.
+        busy.AcceptAll(pending: 1000);
+        Assert.True(budget.TryRecover(), $"free {table.Free}: the busy listener took the reserve's room");
+        Assert.True(budget.HoldsReserve);
+        Assert.Equal(H, table.Free);
+    }
+
+    [Fact]
+    public void CapRaisedByACalibration_WakesAPausedListener()
+    {
+        var (table, budget) = Start();
+        var listener = new SimulatedListener(table, budget);
+        listener.Bind();
+        var rest = table.OpenMany(10);
+        budget.Calibrate();
+        listener.AcceptAll(pending: 1000);
+        Assert.False(budget.WaitForRoom(listener));
+
+        rest.ForEach(table.Close);
+        budget.Calibrate(); // another listener's re-check sees the 10 the rest gave back
+
+        Assert.Equal(1, listener.Wakes);
+    }
+
+    [Fact]
+    public void ProcessFdTable_CountsWhatProcListsLessTheListing()
+    {
+        var spare = Enumerable.Range(0, 100).Select(_ => ProcessFdTable.Instance.OpenSpare()).ToList();
+        try
+        {
+            Assert.All(spare, fd => Assert.True(fd >= 0));
+            int counted = ProcessFdTable.Instance.CountOpen();
+            int listed = Directory.GetFileSystemEntries("/proc/self/fd").Length - 1;
+            // Other tests open and close fds meanwhile: close, not equal.
+            Assert.InRange(counted, listed - 50, listed + 50);
+            Assert.True(counted >= 100);
+        }
+        finally
+        {
+            spare.ForEach(ProcessFdTable.Instance.Close);
+        }
+    }
+
     private static (SimulatedFdTable Table, FdBudget Budget) Start()
     {
         var table = new SimulatedFdTable(Limit);

@@ -14,6 +14,9 @@ internal sealed class SimulatedFdTable(int limit) : IFdTable
 
     public int Limit { get; set; } = limit;
 
+    /// <summary>The fewest free fds seen right after any open since it was last reset: a dip inside a call shows here.</summary>
+    public int MinFreeSeen { get; set; } = int.MaxValue;
+
     /// <summary>fds that can still be opened.</summary>
     public int Free => Math.Max(0, Limit - _open.Count);
 
@@ -24,6 +27,7 @@ internal sealed class SimulatedFdTable(int limit) : IFdTable
         {
             if (_open.Add(fd))
             {
+                MinFreeSeen = Math.Min(MinFreeSeen, Free);
                 return fd;
             }
         }
