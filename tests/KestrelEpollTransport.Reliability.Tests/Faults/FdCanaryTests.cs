@@ -3,7 +3,7 @@ using System.Net;
 namespace KestrelEpollTransport.Reliability.Tests.Faults;
 
 /// <summary>
-/// At the fd limit the process lives, proven by a canary: <c>Stress serve --fd-canary</c> runs a thread that does
+/// At the fd limit the process lives, proven by a canary: <c>Stress serve --fd-canary 1</c> runs a thread that does
 /// pipe2+close every ~50 µs, as a thread start does, and counts EMFILE. On epoll the canary must never fail, whatever
 /// the connections do (a burst, churn at the limit, two listeners, a thread pool that must grow or is starved). Each
 /// scenario runs on Sockets too, as the negative control: Sockets accepts until EMFILE, and there the canary fails

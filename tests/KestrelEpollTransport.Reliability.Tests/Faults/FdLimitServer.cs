@@ -4,7 +4,7 @@ namespace KestrelEpollTransport.Reliability.Tests.Faults;
 
 /// <summary>
 /// <c>Stress serve</c> in a child process with RLIMIT_NOFILE lowered to <see cref="OpenFileLimit"/>, two loops, and the
-/// fd canary (<c>--fd-canary</c>): the server the fd-exhaustion tests send more connections than it can hold.
+/// fd canary (<c>--fd-canary 1</c>): the server the fd-exhaustion tests send more connections than it can hold.
 /// </summary>
 internal sealed class FdLimitServer : IAsyncDisposable
 {
@@ -44,7 +44,7 @@ internal sealed class FdLimitServer : IAsyncDisposable
     {
         var process = await StressServerProcess.StartAsync(output,
         [
-            "--max-open-files", $"{OpenFileLimit}", "--threads", "2", .. (canary ? ["--fd-canary"] : Array.Empty<string>()),
+            "--max-open-files", $"{OpenFileLimit}", "--threads", "2", .. (canary ? ["--fd-canary", "1"] : Array.Empty<string>()),
             "--transport", transport == TransportKind.Epoll ? "epoll" : "sockets", .. extraArgs,
         ]);
         return new FdLimitServer(process, transport);

@@ -15,6 +15,8 @@ public sealed class StressCliTests(ITestOutputHelper output)
         ("serve", "--shutdown-timeout", "10"),
         ("serve", "--max-open-files", "0"),
         ("serve", "--start-timer-thread", "1"),
+        ("serve", "--host", "127.0.0.1"),
+        ("serve", "--fd-canary", "0"),
         ("run", "--url", "in-process"),
         ("run", "--transport", "epoll"),
         ("run", "--clients", "16"),

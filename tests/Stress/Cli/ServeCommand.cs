@@ -24,10 +24,10 @@ internal static class ServeCommand
             DefaultValueFactory = _ => "127.0.0.1",
         };
         host.AcceptOnlyFromAmong("127.0.0.1", "localhost");
-        var fdCanary = new Option<bool>("--fd-canary")
-        {
-            Description = "Runs a thread that does pipe2+close every ~50 µs and counts EMFILE/ENFILE (in /stats): each failure is a moment the runtime could not have started a thread.",
-        };
+        var fdCanary = StressOptions.Int("--fd-canary", 0,
+            "1 runs a thread that does pipe2+close every ~50 µs and counts EMFILE/ENFILE (in /stats): each failure is a " +
+            "moment the runtime could not have started a thread (the fd-exhaustion tests).");
+        fdCanary.AcceptOnlyFromAmong("0", "1");
 
         var command = new Command("serve", "Runs the stress server alone until SIGTERM or Ctrl+C; prints where it listens. Exit code 0 after a graceful stop.")
         {
@@ -49,7 +49,7 @@ internal static class ServeCommand
             MaxOpenFiles = result.GetValue(maxOpenFiles),
             StartTimerThread = result.GetValue(startTimerThread) != 0,
             Host = result.GetRequiredValue(host),
-            FdCanary = result.GetValue(fdCanary),
+            FdCanary = result.GetValue(fdCanary) != 0,
         }));
         return command;
     }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Stress.Server;
 
 /// <summary>
-/// <c>Stress serve --fd-canary</c>: a thread that does what every thread start does (pipe2, then close) every ~50 µs
+/// <c>Stress serve --fd-canary 1</c>: a thread that does what every thread start does (pipe2, then close) every ~50 µs
 /// and counts how often the process had no fd for it (EMFILE/ENFILE). Each failure is a moment in which the runtime
 /// could not have started a thread, and would have aborted the process ("Out of memory."). The fd-exhaustion tests
 /// assert it never fails on the epoll transport; on Sockets, which accepts until EMFILE, it does.

@@ -20,7 +20,7 @@ namespace Stress.Server;
 /// <item><c>GET /slow?ms=&amp;n=&amp;s=</c>: waits <c>ms</c> (at most 60 s), then answers as /hello.</item>
 /// <item><c>GET /block?ms=&amp;n=&amp;s=</c>: blocks a pool thread <c>ms</c> (at most 10 s), then answers as /hello.</item>
 /// <item><c>GET /stats[?gc=1]</c>: this process's RSS, fds, threads, managed heap, the transport's counters and the
-/// fd canary's counts (0 without <c>--fd-canary</c>), as JSON.</item>
+/// fd canary's counts (0 without <c>--fd-canary 1</c>), as JSON.</item>
 /// <item><c>GET /hog?n=&amp;ms=</c>: takes up to <c>n</c> fds for <c>ms</c> milliseconds (<see cref="FdHog"/>); answers how many it got.</item>
 /// <item><c>GET /throw</c>: the application throws (Kestrel answers 500 and logs it).</item>
 /// </list>
