@@ -44,10 +44,8 @@ public sealed class FdBudgetTests
     [Fact]
     public void ChurnAtTheCap_EachCloseWakesTheListenerAndLetsOneIn()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        int accepted = listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
+        int accepted = budget.Held;
         Assert.True(budget.WaitForRoom(listener) is false, "At the cap there is no room.");
 
         for (int cycle = 0; cycle < 50; cycle++)
@@ -95,10 +93,7 @@ public sealed class FdBudgetTests
     [Fact]
     public void RestOfProcessGrowsIntoTheHeadroom_TransportTakesNoMoreThanItGaveBack_RecalibrationLowersTheCap()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
 
         table.OpenMany(20); // a file, outgoing connections: the rest now holds 20 more, free is H - 20
         listener.CloseOne();
@@ -141,10 +136,8 @@ public sealed class FdBudgetTests
     [Fact]
     public void Emfile_ReserveGivenBackFirst_RetryOnlyWhenReservePlusHeadroomIsFree()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        int accepted = listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
+        int accepted = budget.Held;
 
         // The rest of the process takes every free fd, and the listener is woken by a close: accept4 meets EMFILE.
         var rest = table.OpenMany(table.Free);
@@ -183,10 +176,7 @@ public sealed class FdBudgetTests
     [Fact]
     public void UnbindDuringBackoff_TheLastListenerGivesTheReserveBack()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
         var rest = table.OpenMany(table.Free);
         budget.OnExhausted();
         Assert.False(budget.TryRecover());
@@ -237,10 +227,7 @@ public sealed class FdBudgetTests
     [Fact]
     public void WaitForRoom_AWakeBetweenRegisteringAndTheCheck_IsNotLost()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
 
         Assert.False(budget.WaitForRoom(listener));
         listener.CloseOne();
@@ -255,10 +242,7 @@ public sealed class FdBudgetTests
     [Fact]
     public void TryRecover_FailingOrSucceeding_NeverDipsBelowTheHeadroomOnTheWay()
     {
-        var (table, budget) = Start();
-        var listener = new SimulatedListener(table, budget);
-        listener.Bind();
-        listener.AcceptAll(pending: 1000);
+        var (table, budget, listener) = StartAtTheCap();
         var rest = table.OpenMany(table.Free);
         budget.OnExhausted();
         table.Close(rest[0]);
@@ -347,6 +331,16 @@ public sealed class FdBudgetTests
         {
             spare.ForEach(ProcessFdTable.Instance.Close);
         }
+    }
+
+    /// <summary>A listener bound and at the cap: it accepted all it may of a backlog larger than the budget.</summary>
+    private static (SimulatedFdTable Table, FdBudget Budget, SimulatedListener Listener) StartAtTheCap()
+    {
+        var (table, budget) = Start();
+        var listener = new SimulatedListener(table, budget);
+        Assert.True(listener.Bind());
+        listener.AcceptAll(pending: 1000);
+        return (table, budget, listener);
     }
 
     private static (SimulatedFdTable Table, FdBudget Budget) Start()
