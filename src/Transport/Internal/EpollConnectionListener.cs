@@ -23,6 +23,8 @@ namespace KestrelEpollTransport.Internal;
 /// <para>Waking up again (<see cref="_retry"/>) needs no pool thread: the loop's timer and the close path signal it on
 /// the loop thread, and Kestrel's accept loop resumes inline there, so connections are let in even while handlers block
 /// every pool thread.</para>
+/// <para>"Accept thread" below means whichever thread runs <see cref="AcceptAsync"/> now: Kestrel calls it serially,
+/// and after a retry wait it runs on this listener's loop thread until its next wait.</para>
 /// </remarks>
 internal sealed class EpollConnectionListener : IConnectionListener, IEpollHandler, FdBudget.IWaiter
 {
