@@ -69,7 +69,8 @@ public sealed class FdExhaustionTests(ITestOutputHelper output)
 
         // Free the answered connections: every waiting one is accepted and answered.
         var clock = Stopwatch.StartNew();
-        burst.CloseAnswered();
+        int closed = burst.CloseAnswered();
+        Assert.Equal(answered, closed);
         await Eventually.AssertAsync(() => burst.Answered == FirstBurst,
             () => $"answered {burst.Answered} of {FirstBurst} after fds were freed; {server.Errors()}");
         output.WriteLine($"all {FirstBurst} answered {clock.ElapsedMilliseconds} ms after the first {answered} were closed");

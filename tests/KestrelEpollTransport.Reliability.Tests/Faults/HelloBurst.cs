@@ -46,13 +46,18 @@ internal sealed class HelloBurst : IDisposable
         }
     }
 
-    /// <summary>Closes the answered connections, freeing their fds on the server.</summary>
-    public void CloseAnswered()
+    /// <summary>
+    /// Closes the connections answered now, freeing their fds on the server, and returns how many. A snapshot first:
+    /// each close lets a waiting connection in, which may be answered before the loop would reach it.
+    /// </summary>
+    public int CloseAnswered()
     {
-        foreach (var connection in AnsweredConnections)
+        var answered = AnsweredConnections.ToList();
+        foreach (var connection in answered)
         {
             connection.Dispose();
         }
+        return answered.Count;
     }
 
     /// <summary>Closes every connection.</summary>
