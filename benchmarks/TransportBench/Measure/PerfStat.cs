@@ -51,7 +51,7 @@ internal static class PerfStat
     /// <summary>Why syscalls cannot be counted here, or null when they can. Tries to lower perf_event_paranoid once.</summary>
     public static async Task<string?> ProbeAsync(CancellationToken cancellationToken)
     {
-        if (!ToolRun.Exists("perf"))
+        if (!ChildProcesses.Exists("perf"))
         {
             return "perf is not installed (scripts/install-bench-deps.sh installs linux-perf)";
         }
@@ -88,7 +88,7 @@ internal static class PerfStat
         string output = Path.Combine(Path.GetTempPath(), $"transportbench-perf-{Environment.ProcessId}-{Guid.NewGuid():N}.csv");
         // wrk runs whole seconds: the window covers the rounded-up load plus the edges.
         var window = TimeSpan.FromSeconds(Math.Ceiling(loadDuration.TotalSeconds) + 1.5);
-        Task<ToolResult> perf = ToolRun.RunAsync("perf",
+        Task<ToolResult> perf = ChildProcesses.RunAsync("perf",
             ["stat", "-x", ",", "-o", output, .. EventArguments(), "-p", pid.ToString(CultureInfo.InvariantCulture),
              "--", "sleep", window.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
             window + TimeSpan.FromSeconds(30),
@@ -100,7 +100,7 @@ internal static class PerfStat
             ToolResult result = await perf;
             if (result.ExitCode != 0 || !File.Exists(output))
             {
-                throw new InvalidOperationException($"perf stat failed (exit {result.ExitCode}):\n{result.Tail()}");
+                throw result.Failure("perf stat");
             }
             return Parse(await File.ReadAllLinesAsync(output, cancellationToken), requests);
         }
@@ -121,7 +121,7 @@ internal static class PerfStat
 
     private static async Task<string?> TryCountAsync(CancellationToken cancellationToken)
     {
-        ToolResult result = await ToolRun.RunAsync("perf", ["stat", "-x", ",", .. EventArguments(), "true"],
+        ToolResult result = await ChildProcesses.RunAsync("perf", ["stat", "-x", ",", .. EventArguments(), "true"],
             TimeSpan.FromSeconds(30), cancellationToken);
         bool counted = result.Stderr.Contains("raw_syscalls:sys_enter", StringComparison.Ordinal)
             && !result.Stderr.Contains("<not supported>", StringComparison.Ordinal);

@@ -52,13 +52,13 @@ internal sealed record MachineInfo(
     private static string GitRevision()
     {
         string? root = Servers.DotnetHost.RepositoryRoot();
-        if (root is null || !Servers.ToolRun.Exists("git"))
+        if (root is null || !Servers.ChildProcesses.Exists("git"))
         {
             return "unknown";
         }
         var limit = TimeSpan.FromSeconds(20);
-        Servers.ToolResult head = Servers.ToolRun.RunAsync("git", ["-C", root, "log", "-1", "--format=%h %s"], limit, CancellationToken.None).GetAwaiter().GetResult();
-        Servers.ToolResult dirty = Servers.ToolRun.RunAsync("git", ["-C", root, "status", "--porcelain", "--", "src"], limit, CancellationToken.None).GetAwaiter().GetResult();
+        Servers.ToolResult head = Servers.ChildProcesses.RunAsync("git", ["-C", root, "log", "-1", "--format=%h %s"], limit, CancellationToken.None).GetAwaiter().GetResult();
+        Servers.ToolResult dirty = Servers.ChildProcesses.RunAsync("git", ["-C", root, "status", "--porcelain", "--", "src"], limit, CancellationToken.None).GetAwaiter().GetResult();
         string commit = head.ExitCode == 0 ? head.Stdout.Trim() : "unknown";
         return dirty.ExitCode == 0 && dirty.Stdout.Trim().Length > 0 ? commit + " + local changes in src/" : commit;
     }

@@ -29,7 +29,7 @@ internal static class BenchRunner
             Console.Error.WriteLine("The latency scenario's rate is half of sockets' page rate: run page on sockets too, or give --rate.");
             return 2;
         }
-        string[] missing = [.. RequiredTools(scenarios).Where(tool => !ToolRun.Exists(tool))];
+        string[] missing = [.. RequiredTools(scenarios).Where(tool => !ChildProcesses.Exists(tool))];
         if (missing.Length > 0)
         {
             Console.Error.WriteLine($"Missing: {string.Join(", ", missing)}. Install with: sudo scripts/install-bench-deps.sh");

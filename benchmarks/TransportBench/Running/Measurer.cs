@@ -160,7 +160,7 @@ internal sealed class Measurer(
         if (newProcess)
         {
             _floor?.Dispose();
-            _floor = LoadHelperProcess.Start(cores.ServerCpus, step.Server.Environment);
+            _floor = new LoadHelperProcess(cores.ServerCpus, step.Server.Environment);
         }
         TimeSpan duration = options.DurationOf(step.Scenario);
         var job = new FloorJob(sampleDirectory, step.Scenario.Name, WarmupRule.Least(options.Warmup, newProcess).TotalSeconds,
@@ -190,7 +190,7 @@ internal sealed class Measurer(
     /// <summary>The fairness clients, in a load helper of their own pinned to the load CPUs like wrk.</summary>
     private async Task<FairnessResult> FairnessAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
     {
-        using LoadHelperProcess helper = LoadHelperProcess.Start(cores.LoadCpus, null);
+        using LoadHelperProcess helper = new LoadHelperProcess(cores.LoadCpus, null);
         // The clients bound each of their waits; this catches a wedged helper.
         HelperReply reply = await helper.RunAsync(new HelperJob(Fairness: new FairnessJob(server.Port, scenario.Name, duration.TotalSeconds)),
             duration + TimeSpan.FromSeconds(40), cancellationToken);
@@ -200,7 +200,7 @@ internal sealed class Measurer(
     /// <summary>The scenario's saturating load: h2load for HTTP/2, wrk for the rest.</summary>
     private Task<LoadResult> LoadAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken) =>
         scenario.Protocol == WireProtocol.H2c
-            ? H2LoadThroughput.RunAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken)
+            ? H2Load.RunThroughputAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken)
             : WrkClient.RunAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken);
 
     /// <summary>
@@ -214,7 +214,7 @@ internal sealed class Measurer(
         {
             if (scenario.Kind == ScenarioKind.FixedRate)
             {
-                FixedRateResult fixedRate = await H2LoadClient.RunAsync(
+                FixedRateResult fixedRate = await H2Load.RunFixedRateAsync(
                     server.BaseUrl, scenario, rate ?? throw new InvalidOperationException("No rate."), duration, cores, cancellationToken);
                 into?.FixedRate = fixedRate;
                 into?.RequestsPerSecond = fixedRate.AchievedRate;

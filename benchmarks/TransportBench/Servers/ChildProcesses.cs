@@ -3,6 +3,21 @@ using System.Diagnostics;
 
 namespace TransportBench.Servers;
 
+/// <summary>The outcome of one external command (wrk, h2load, perf, git, dotnet publish).</summary>
+/// <param name="ExitCode">Its exit status; -1 when it was killed for running past its limit.</param>
+internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
+{
+    public bool TimedOut => ExitCode == -1;
+
+    /// <summary>The last lines of both streams, for an error message.</summary>
+    public string Tail(int lines = 15) =>
+        string.Join('\n', (Stdout + "\n" + Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines));
+
+    /// <summary>The error a run of <paramref name="tool"/> that produced nothing usable is reported with.</summary>
+    public InvalidOperationException Failure(string tool) =>
+        new($"{tool} failed (exit {ExitCode}{(TimedOut ? ", timed out" : "")}):\n{Tail()}");
+}
+
 /// <summary>
 /// Every process the runner starts, so that none outlives it: on normal exit, on Ctrl+C (the runner cancels, then
 /// kills) and on SIGTERM (ProcessExit) all of them are killed with their process trees.
@@ -13,23 +28,22 @@ internal static class ChildProcesses
     // disposed Process no longer knows its pid.
     private static readonly ConcurrentDictionary<Process, bool> Running = new();
 
-    public static void Register(Process process) => Running[process] = true;
-
-    public static void Unregister(Process process) => Running.TryRemove(process, out _);
-
     // Set once the runner is being stopped: from then on nothing new starts. The run's own flow keeps going on other
     // threads while the exit handlers kill, and would otherwise start the next server after the last kill.
     private static volatile bool s_closed;
 
     /// <summary>
-    /// How the runner starts every child: its output read by the runner, <paramref name="environment"/>'s variables set
-    /// (value) or removed (null).
+    /// Starts a child, its output read by the runner, <paramref name="environment"/>'s variables set (value) or removed
+    /// (null), and registers it in the same step; refuses once the runner is stopping.
     /// </summary>
-    public static ProcessStartInfo StartInfo(
-        string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
+    public static Process Start(
+        string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null,
+        string? workingDirectory = null, bool redirectInput = false)
     {
         var startInfo = new ProcessStartInfo(fileName, arguments)
         {
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -46,19 +60,12 @@ internal static class ChildProcesses
                 startInfo.Environment[name] = value;
             }
         }
-        return startInfo;
-    }
-
-    /// <summary>Starts a process and registers it in one step; refuses once the runner is stopping.</summary>
-    /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
-    public static Process Start(ProcessStartInfo startInfo)
-    {
         if (s_closed)
         {
             throw new OperationCanceledException("The runner is stopping.");
         }
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {startInfo.FileName}.");
-        Register(process);
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        Running[process] = true;
         if (s_closed)
         {
             // Lost the race with KillAll's last pass.
@@ -67,6 +74,40 @@ internal static class ChildProcesses
         }
         return process;
     }
+
+    /// <summary>Runs an external command to completion, bounded in time, killed on cancellation.</summary>
+    public static async Task<ToolResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan limit, CancellationToken cancellationToken, string? workingDirectory = null)
+    {
+        using Process process = Start(fileName, arguments, workingDirectory: workingDirectory);
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        bool timedOut = false;
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            timedOut = !cancellationToken.IsCancellationRequested;
+            Kill(process);
+            if (!timedOut)
+            {
+                throw;
+            }
+        }
+        var result = new ToolResult(timedOut ? -1 : process.ExitCode, await stdout, await stderr);
+        Running.TryRemove(process, out _);
+        return result;
+    }
+
+    /// <summary>Whether a program is on PATH.</summary>
+    public static bool Exists(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(dir => File.Exists(Path.Combine(dir, program)));
 
     /// <summary>Kills one process tree if it still runs and forgets it.</summary>
     public static void Kill(Process process)
@@ -83,7 +124,7 @@ internal static class ChildProcesses
         {
             // It exited between the check and the kill, or its owner disposed it meanwhile: nothing left to do.
         }
-        Unregister(process);
+        Running.TryRemove(process, out _);
     }
 
     /// <summary>Kills every child and lets no new one start.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TransportBench.LoadHelper;
 
 namespace TransportBench.Servers;
@@ -9,31 +8,16 @@ namespace TransportBench.Servers;
 /// one process per load run as wrk is. Each <see cref="RunAsync"/> sends one job and reads its reply
 /// (<see cref="HelperProtocol"/>). Disposing ends the helper.
 /// </summary>
-internal sealed class LoadHelperProcess : IDisposable
+internal sealed class LoadHelperProcess : ChildProcess
 {
-    private readonly Process _process;
-
-    // Its standard error, for error messages.
-    private readonly LastLines _errors = new(20);
-
-    private LoadHelperProcess(Process process)
-    {
-        _process = process;
-        _process.ErrorDataReceived += (_, e) => _errors.Add(e.Data);
-        _process.BeginErrorReadLine();
-    }
-
-    public bool HasExited => _process.HasExited;
-
     /// <param name="cpus">taskset list, or null for no pinning.</param>
     /// <param name="environment">Variables set (value) or removed (null), as for a server.</param>
-    public static LoadHelperProcess Start(string? cpus, IReadOnlyDictionary<string, string?>? environment)
+    public LoadHelperProcess(string? cpus, IReadOnlyDictionary<string, string?>? environment)
+        : base(cpus, [Path.Combine(AppContext.BaseDirectory, "TransportBench.LoadHelper.dll")], environment, null, keepLines: 20)
     {
-        string helper = Path.Combine(AppContext.BaseDirectory, "TransportBench.LoadHelper.dll");
-        (string file, List<string> args) = Cli.CoreLayout.Pin(cpus, DotnetHost.Path, [helper]);
-        ProcessStartInfo startInfo = ChildProcesses.StartInfo(file, args, environment);
-        startInfo.RedirectStandardInput = true;
-        return new LoadHelperProcess(ChildProcesses.Start(startInfo));
+        // Its standard error, for error messages; its standard output carries the replies.
+        Process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        Process.BeginErrorReadLine();
     }
 
     /// <summary>Sends <paramref name="job"/> and waits, at most <paramref name="limit"/>, for its reply.</summary>
@@ -46,9 +30,9 @@ internal sealed class LoadHelperProcess : IDisposable
         HelperReply? reply = null;
         try
         {
-            await _process.StandardInput.WriteLineAsync(HelperProtocol.Write(job));
-            await _process.StandardInput.FlushAsync(cancellationToken);
-            while (reply is null && await _process.StandardOutput.ReadLineAsync(bound.Token) is string line)
+            await Process.StandardInput.WriteLineAsync(HelperProtocol.Write(job));
+            await Process.StandardInput.FlushAsync(cancellationToken);
+            while (reply is null && await Process.StandardOutput.ReadLineAsync(bound.Token) is string line)
             {
                 reply = line.StartsWith(HelperProtocol.Prefix, StringComparison.Ordinal)
                     ? HelperProtocol.Read<HelperReply>(line[HelperProtocol.Prefix.Length..])
@@ -66,15 +50,9 @@ internal sealed class LoadHelperProcess : IDisposable
         if (reply is null || reply.Error is not null)
         {
             string how = reply?.Error ?? (HasExited ? "ended" : "did not answer in time");
-            ChildProcesses.Kill(_process);
-            throw new InvalidOperationException($"the load helper {how}:\n{_errors}");
+            ChildProcesses.Kill(Process);
+            throw new InvalidOperationException($"the load helper {how}:\n{OutputTail()}");
         }
         return reply;
-    }
-
-    public void Dispose()
-    {
-        ChildProcesses.Kill(_process);
-        _process.Dispose();
     }
 }

@@ -16,7 +16,7 @@ internal static class SampleWebPublisher
             ?? throw new InvalidOperationException("Cannot find KestrelEpollTransport.sln above the working directory: run from the repository, or pass --sample DIR.");
         string project = Path.Combine(root, "src", "SampleWeb", "SampleWeb.csproj");
         string output = Path.Combine(root, "artifacts", "bench", "SampleWeb");
-        ToolResult result = await ToolRun.RunAsync(
+        ToolResult result = await ChildProcesses.RunAsync(
             DotnetHost.Path,
             ["publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet"],
             PublishLimit,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using TransportBench.Cli;
@@ -12,32 +11,44 @@ namespace TransportBench.Servers;
 /// <param name="Gc">"server" or "workstation".</param>
 internal sealed record ServerIdentity(string Transport, int ProcessorCount, string Gc);
 
+/// <summary>A server that did not come up (build missing, crash at start, no start line): skipped for the rest of the run.</summary>
+internal sealed class ServerStartException(string message) : Exception(message);
+
 /// <summary>
 /// One SampleWeb process on 127.0.0.1 and a free port, pinned to the server CPUs. Ready when it logs its start line;
 /// a server that exits or stays silent instead fails with its last output lines. Disposing kills it.
 /// </summary>
-internal sealed partial class ServerProcess : IDisposable
+internal sealed partial class ServerProcess : ChildProcess
 {
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);
-
-    private readonly Process _process;
-
-    private readonly LastLines _lastLines = new(40);
 
     private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly ServerSetup _setup;
 
-    private ServerProcess(Process process, ServerSetup setup, string countersSocket) =>
-        (_process, _setup, CountersSocket) = (process, setup, countersSocket);
+    private ServerProcess(ServerSpec spec, ServerSetup setup, string sampleDirectory, CoreLayout cores, string countersSocket)
+        : base(cores.ServerCpus, Arguments(spec, setup, sampleDirectory), ServerEnvironment(spec, countersSocket), sampleDirectory, keepLines: 40)
+    {
+        (_setup, CountersSocket) = (setup, countersSocket);
+        Process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        Process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        Process.EnableRaisingEvents = true;
+        Process.Exited += (_, _) =>
+        {
+            // Let the output readers reach end of file first, so the tail holds the exception that ended it.
+            Process.WaitForExit(2000);
+            _ready.TrySetException(new ServerStartException(
+                $"{spec.Name} exited with code {SafeExitCode()} before it was ready. Its last output:\n{OutputTail()}"));
+        };
+        Process.BeginOutputReadLine();
+        Process.BeginErrorReadLine();
+    }
 
     /// <summary>The Unix socket where the server's startup hook answers with its counters (CounterReader).</summary>
     public string CountersSocket { get; }
 
     /// <summary>The HTTP/1.1 control port: the load of HTTP/1.1 scenarios.</summary>
     public int Port => _setup.ControlPort;
-
-    public int Pid => _process.Id;
 
     /// <summary>The control endpoint's base URL, e.g. http://127.0.0.1:40123.</summary>
     public string BaseUrl => _setup.ControlUrl;
@@ -52,36 +63,8 @@ internal sealed partial class ServerProcess : IDisposable
     public static async Task<ServerProcess> StartAsync(
         ServerSpec spec, ServerSetup setup, string sampleDirectory, CoreLayout cores, CancellationToken cancellationToken)
     {
-        var arguments = new List<string>
-        {
-            Path.Combine(sampleDirectory, "SampleWeb.dll"),
-            "--transport", spec.Transport!,
-        };
-        arguments.AddRange(spec.Arguments);
-        // The setup's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
-        arguments.AddRange(setup.Arguments);
-        (string fileName, List<string> pinned) = CoreLayout.Pin(cores.ServerCpus, DotnetHost.Path, arguments);
-        ProcessStartInfo startInfo = ChildProcesses.StartInfo(fileName, pinned, spec.Environment, sampleDirectory);
-        startInfo.RedirectStandardInput = true;
-        // The runner's counters come from a startup hook in the server (CounterReader), not from an endpoint of the app.
-        string countersSocket = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"transportbench-{Guid.NewGuid():N}.sock");
-        startInfo.Environment["DOTNET_STARTUP_HOOKS"] = System.IO.Path.Combine(AppContext.BaseDirectory, "TransportBench.StatsHook.dll");
-        startInfo.Environment[ServerCounters.SocketVariable] = countersSocket;
-
-        var server = new ServerProcess(ChildProcesses.Start(startInfo), setup, countersSocket);
-        server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
-        server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
-        server._process.EnableRaisingEvents = true;
-        server._process.Exited += (_, _) =>
-        {
-            // Let the output readers reach end of file first, so the tail holds the exception that ended it.
-            server._process.WaitForExit(2000);
-            server._ready.TrySetException(new ServerStartException(
-                $"{spec.Name} exited with code {server.SafeExitCode()} before it was ready. Its last output:\n{server.OutputTail()}"));
-        };
-        server._process.BeginOutputReadLine();
-        server._process.BeginErrorReadLine();
-
+        string countersSocket = Path.Combine(Path.GetTempPath(), $"transportbench-{Guid.NewGuid():N}.sock");
+        var server = new ServerProcess(spec, setup, sampleDirectory, cores, countersSocket);
         try
         {
             await server._ready.Task.WaitAsync(StartLimit, cancellationToken);
@@ -100,29 +83,32 @@ internal sealed partial class ServerProcess : IDisposable
         return server;
     }
 
-    /// <summary>The server's last output lines.</summary>
-    public string OutputTail() => _lastLines.ToString();
-
-    public bool HasExited => _process.HasExited;
-
-    public void Dispose()
+    public override void Dispose()
     {
-        ChildProcesses.Kill(_process);
-        _process.Dispose();
+        base.Dispose();
         File.Delete(CountersSocket);
     }
 
+    private static List<string> Arguments(ServerSpec spec, ServerSetup setup, string sampleDirectory) =>
+    [
+        Path.Combine(sampleDirectory, "SampleWeb.dll"), "--transport", spec.Transport!, .. spec.Arguments,
+        // The setup's last: the later of two equal keys wins, and fairness's one loop must win over --threads.
+        .. setup.Arguments,
+    ];
+
+    /// <summary>The spec's environment, and the startup hook the runner's counters come from (CounterReader), not an endpoint of the app.</summary>
+    private static Dictionary<string, string?> ServerEnvironment(ServerSpec spec, string countersSocket) => new(spec.Environment)
+    {
+        ["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, "TransportBench.StatsHook.dll"),
+        [ServerCounters.SocketVariable] = countersSocket,
+    };
+
     private void OnLine(string? line)
     {
-        _lastLines.Add(line);
-        if (line is null)
-        {
-            return;
-        }
+        Remember(line);
         // SampleWeb's start line: "Transport: …; ProcessorCount N; server GC True; listening on …". It is logged once
         // Kestrel listens (ApplicationStarted), which is what "ready" means here.
-        Match match = StartLine().Match(line);
-        if (match.Success)
+        if (line is not null && StartLine().Match(line) is { Success: true } match)
         {
             _ready.TrySetResult(new ServerIdentity(
                 match.Groups["transport"].Value,
@@ -135,7 +121,7 @@ internal sealed partial class ServerProcess : IDisposable
     {
         try
         {
-            return _process.ExitCode.ToString(CultureInfo.InvariantCulture);
+            return Process.ExitCode.ToString(CultureInfo.InvariantCulture);
         }
         catch (InvalidOperationException)
         {
