@@ -41,7 +41,7 @@ internal static class WrkClient
             scenario.BodyBytes.ToString(CultureInfo.InvariantCulture),
         ]);
         // Bounded: wrk stops itself after -d; the limit only catches a wedged run.
-        ToolResult run = await ToolRun.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
+        ToolResult run = await ChildProcesses.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
         return Parse(run);
     }
 
@@ -64,7 +64,7 @@ internal static class WrkClient
         }
         if (wrk is null)
         {
-            throw new InvalidOperationException($"wrk failed (exit {run.ExitCode}{(run.TimedOut ? ", timed out" : "")}):\n{run.Tail()}");
+            throw run.Failure("wrk");
         }
         return new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
             wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);

@@ -11,7 +11,7 @@ public sealed class H2LoadLogTests
     [Fact]
     public void Summarize_RecordedLog_NearestRankPercentilesAndAchievedRate()
     {
-        FixedRateResult result = H2LoadClient.Summarize(Recorded.Lines("h2load-rps.log"), rate: 200);
+        FixedRateResult result = H2Load.SummarizeLog(Recorded.Lines("h2load-rps.log"), rate: 200);
 
         Assert.Equal(200, result.Requests);
         Assert.Equal(0, result.Failed);
@@ -34,7 +34,7 @@ public sealed class H2LoadLogTests
             .. Recorded.Lines("h2load-rps-404.log").Take(3),
         ];
 
-        FixedRateResult result = H2LoadClient.Summarize(lines, rate: 50);
+        FixedRateResult result = H2Load.SummarizeLog(lines, rate: 50);
 
         Assert.Equal(10, result.Requests);
         Assert.Equal(4, result.Failed);
@@ -46,7 +46,7 @@ public sealed class H2LoadLogTests
     {
         string[] lines = [.. Recorded.Lines("h2load-rps.log").Take(4), "1795927652141", "1795927652141736\t2", "1795927652141736\t200\t4x"];
 
-        FixedRateResult result = H2LoadClient.Summarize(lines, rate: 50);
+        FixedRateResult result = H2Load.SummarizeLog(lines, rate: 50);
 
         Assert.Equal(4, result.Requests);
         Assert.Equal(0, result.Failed);
@@ -55,7 +55,7 @@ public sealed class H2LoadLogTests
     [Fact]
     public void Summarize_OnlyFailures_Throws()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => H2LoadClient.Summarize(Recorded.Lines("h2load-rps-404.log"), rate: 40));
+        var error = Assert.Throws<InvalidOperationException>(() => H2Load.SummarizeLog(Recorded.Lines("h2load-rps-404.log"), rate: 40));
 
         Assert.Equal("h2load completed no request (40 failed).", error.Message);
     }

@@ -8,7 +8,7 @@ public sealed class H2LoadOutputTests
     [Fact]
     public void Parse_H2cRun_SucceededRequestsOverItsDuration()
     {
-        LoadResult load = H2LoadThroughput.Parse(Recorded.Run("h2load-h2c.txt"));
+        LoadResult load = H2Load.ParseSummary(Recorded.Run("h2load-h2c.txt"));
 
         Assert.Equal("h2load", load.Tool);
         // "status codes: 261595 2xx", "finished in 1.00s", "traffic: 51.64MB (54150919) total".
@@ -23,7 +23,7 @@ public sealed class H2LoadOutputTests
     [Fact]
     public void Parse_NotFound_4xxCountedAndTheRunFails()
     {
-        LoadResult load = H2LoadThroughput.Parse(Recorded.Run("h2load-404.txt"));
+        LoadResult load = H2Load.ParseSummary(Recorded.Run("h2load-404.txt"));
 
         Assert.Equal(0, load.Requests);
         Assert.Equal(362_996, load.Non2xx);
@@ -34,7 +34,7 @@ public sealed class H2LoadOutputTests
     [Fact]
     public void Parse_ErroredRequests_CountedAsSocketErrors()
     {
-        LoadResult load = H2LoadThroughput.Parse(Recorded.Run("h2load-errored.txt"));
+        LoadResult load = H2Load.ParseSummary(Recorded.Run("h2load-errored.txt"));
 
         Assert.Equal(97_047, load.Requests);
         Assert.Equal(1_902_953, load.SocketErrors);
@@ -47,7 +47,7 @@ public sealed class H2LoadOutputTests
     [InlineData("h2load-refused.txt")]
     public void Parse_NothingCompleted_TheRunFails(string file)
     {
-        LoadResult load = H2LoadThroughput.Parse(Recorded.Run(file));
+        LoadResult load = H2Load.ParseSummary(Recorded.Run(file));
 
         Assert.Equal(0, load.Requests);
         Assert.Equal("h2load: 0 requests, 0 non-2xx responses, 0 socket errors, 0 timeouts", load.Failure);
@@ -59,7 +59,7 @@ public sealed class H2LoadOutputTests
     [InlineData("h2load-h2c.txt", 1, "h2load failed (exit 1):")]
     public void Parse_FailedOrCutShort_ThrowsWithTheOutput(string file, int exitCode, string message)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => H2LoadThroughput.Parse(Recorded.Run(file, exitCode)));
+        var error = Assert.Throws<InvalidOperationException>(() => H2Load.ParseSummary(Recorded.Run(file, exitCode)));
 
         Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
         Assert.Contains(Recorded.Lines(file).Last(l => l.Length > 0), error.Message, StringComparison.Ordinal);
