@@ -15,8 +15,7 @@ try
         HelperReply reply = job switch
         {
             { Floor: { } f } => new HelperReply(Floor: await (floor ??= await FloorHost.StartAsync(f.SampleDirectory)).MeasureAsync(f)),
-            { Fairness: { } f } => new HelperReply(Fairness: FairnessClient.Run(
-                f.Port, Scenario.Find(f.Scenario).Path, FairnessClient.SmallPath, TimeSpan.FromSeconds(f.Seconds))),
+            { Fairness: { } f } => new HelperReply(Fairness: new FairnessClient(f.Port, Scenario.Find(f.Scenario).Path).Run(TimeSpan.FromSeconds(f.Seconds))),
             _ => new HelperReply(Error: $"A job with no work: {line}"),
         };
         Console.WriteLine(HelperProtocol.Prefix + HelperProtocol.Write(reply));

@@ -17,7 +17,7 @@ namespace TransportBench.Fairness;
 /// timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and read
 /// by the caller (Interlocked). The load helper runs it pinned to the load CPUs, like wrk.
 /// </remarks>
-internal sealed class FairnessClient
+internal sealed class FairnessClient(int port, string floodPath)
 {
     /// <summary>The flood's body: never completes (1 TiB would take hours at loopback speed).</summary>
     private const long FloodContentLength = 1L << 40;
@@ -25,14 +25,10 @@ internal sealed class FairnessClient
     private const int FloodBlockBytes = 64 * 1024;
 
     /// <summary>The small connection's endpoint: 13 bytes of `/plaintext`, the tiniest response SampleWeb has.</summary>
-    public const string SmallPath = "/plaintext";
+    private const string SmallPath = "/plaintext";
 
     /// <summary>A small round trip taking longer than this ends the small client: the server starved it.</summary>
     private static readonly TimeSpan SmallTimeout = TimeSpan.FromSeconds(10);
-
-    private readonly int _port;
-    private readonly string _floodPath;
-    private readonly string _smallPath;
 
     // Bytes the flood thread has handed to the kernel. Written by the flood thread, read by Run.
     private long _floodBytes;
@@ -43,18 +39,8 @@ internal sealed class FairnessClient
     // Set by the small thread when a response did not come within SmallTimeout; read by Run after joining it.
     private bool _starved;
 
-    private FairnessClient(int port, string floodPath, string smallPath)
-    {
-        _port = port;
-        _floodPath = floodPath;
-        _smallPath = smallPath;
-    }
-
     /// <summary>Floods and times small round trips for <paramref name="duration"/>; everything bounded.</summary>
-    public static FairnessResult Run(int port, string floodPath, string smallPath, TimeSpan duration) =>
-        new FairnessClient(port, floodPath, smallPath).Run(duration);
-
-    private FairnessResult Run(TimeSpan duration)
+    public FairnessResult Run(TimeSpan duration)
     {
         using Socket flood = Connect();
         string? floodError = null;
@@ -114,7 +100,7 @@ internal sealed class FairnessClient
         try
         {
             socket.Send(Encoding.ASCII.GetBytes(
-                $"POST {_floodPath} HTTP/1.1\r\nHost: 127.0.0.1:{_port}\r\nContent-Type: application/octet-stream\r\nContent-Length: {FloodContentLength}\r\n\r\n"));
+                $"POST {floodPath} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/octet-stream\r\nContent-Length: {FloodContentLength}\r\n\r\n"));
             while (!_stopping)
             {
                 int sent = socket.Send(block);
@@ -131,7 +117,7 @@ internal sealed class FairnessClient
     /// <summary>The small thread: one request, its whole response, the next, until the time is up.</summary>
     private string? RoundTrips(TimeSpan duration, List<long> latencies)
     {
-        byte[] request = Encoding.ASCII.GetBytes($"GET {_smallPath} HTTP/1.1\r\nHost: 127.0.0.1:{_port}\r\n\r\n");
+        byte[] request = Encoding.ASCII.GetBytes($"GET {SmallPath} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
         var buffer = new byte[4096];
         try
         {
@@ -183,7 +169,7 @@ internal sealed class FairnessClient
     private Socket Connect()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        socket.Connect(new IPEndPoint(IPAddress.Loopback, _port));
+        socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
         return socket;
     }
 }

@@ -46,7 +46,7 @@ internal sealed class FloorHost : IAsyncDisposable
         // Peak RSS as a server's: since the start for the first scenario, since its own start for the others.
         bool peakKnown = !_measured || ProcStats.TryResetPeakRss(Environment.ProcessId);
         _measured = true;
-        return MeasureAsync(new FloorClient(Scenario.Find(job.Scenario), _scheduler, _listener, _pool), _scheduler, _clientTid,
+        return MeasureAsync(new FloorClient(Scenario.Find(job.Scenario), _scheduler, _listener, _pool),
             TimeSpan.FromSeconds(job.LeastWarmupSeconds), TimeSpan.FromSeconds(job.WarmupLimitSeconds), TimeSpan.FromSeconds(job.Seconds), peakKnown);
     }
 
@@ -59,9 +59,7 @@ internal sealed class FloorHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task<FloorResult> MeasureAsync(
-        FloorClient client, ClientThreadScheduler scheduler, int clientTid, TimeSpan least, TimeSpan limit, TimeSpan duration,
-        bool peakKnown)
+    private async Task<FloorResult> MeasureAsync(FloorClient client, TimeSpan least, TimeSpan limit, TimeSpan duration, bool peakKnown)
     {
         int pid = Environment.ProcessId;
         client.Start();
@@ -74,7 +72,7 @@ internal sealed class FloorHost : IAsyncDisposable
 
         long requests0 = client.Completed;
         TimeSpan process0 = ProcStats.CpuTime(pid);
-        TimeSpan client0 = ProcStats.ThreadCpuTime(pid, clientTid);
+        TimeSpan client0 = ProcStats.ThreadCpuTime(pid, _clientTid);
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         long start = Environment.TickCount64;
 
@@ -82,11 +80,11 @@ internal sealed class FloorHost : IAsyncDisposable
 
         long requests = client.Completed - requests0;
         TimeSpan process = ProcStats.CpuTime(pid) - process0;
-        TimeSpan clientCpu = ProcStats.ThreadCpuTime(pid, clientTid) - client0;
+        TimeSpan clientCpu = ProcStats.ThreadCpuTime(pid, _clientTid) - client0;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
         double seconds = (Environment.TickCount64 - start) / 1000.0;
 
-        string? error = scheduler.Failure?.Message;
+        string? error = _scheduler.Failure?.Message;
         try
         {
             await client.StopAsync(TimeSpan.FromSeconds(10));

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 
 namespace TransportBench.Floor;
@@ -23,4 +24,36 @@ internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
         }
         return new ValueTask<IConnectionListener>(listener);
     }
+}
+
+/// <summary>Kestrel's accept loop fed from a queue the floor's client fills: no listen socket, no accept syscall.</summary>
+internal sealed class InMemoryListener(EndPoint endPoint) : IConnectionListener
+{
+    private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>();
+
+    public EndPoint EndPoint { get; } = endPoint;
+
+    /// <summary>Hands a connection to Kestrel.</summary>
+    public void Add(ConnectionContext connection) => _accepted.Writer.TryWrite(connection);
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _accepted.Reader.ReadAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            // Kestrel cancels, or unbinds, to stop accepting: null is the contract's "unbound".
+            return null;
+        }
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _accepted.Writer.TryComplete();
+        return default;
+    }
+
+    public ValueTask DisposeAsync() => UnbindAsync();
 }

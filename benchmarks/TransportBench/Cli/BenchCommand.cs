@@ -35,12 +35,8 @@ internal sealed class BenchCommand
         "Comma-separated: pinned (the server on its own CPUs, the load on the others), shared (nothing pinned: the server sees every CPU, " +
         $"the load shares them), split (the server on N CPUs, the load on the rest; {CoreLayout.SplitMinimumCpus} CPUs or more); every scenario " +
         $"runs in each; --quick: {string.Join(',', Quick.Layouts)}. [default: {string.Join(',', Defaults.Layouts)}]");
-    private readonly Option<IReadOnlyList<int>> _serverCpus = new("--server-cpus")
-    {
-        HelpName = "LIST",
-        Description = "The split layout's server CPU counts, each a layout of its own (split-1, split-2, …), e.g. 1,2,4,8. [default: half of the CPUs]",
-        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--server-cpus", count))],
-    };
+    private readonly Option<IReadOnlyList<int>> _serverCpus = PositiveList("--server-cpus",
+        "The split layout's server CPU counts, each a layout of its own (split-1, split-2, …), e.g. 1,2,4,8. [default: half of the CPUs]");
     private readonly Option<IReadOnlyList<string>> _scenarios = Names("--scenarios", "scenario", Scenario.AllNames,
         "Comma-separated: page,plaintext,json,large,latency,idle, and the shapes of real apps: hello,stream,sse,chunks,churn,session," +
         $"upload-4k,upload-1m,tls,tls-churn,h2,fairness; --quick: {string.Join(',', Quick.Scenarios)}. [default: all]");
@@ -49,12 +45,8 @@ internal sealed class BenchCommand
         $"counterpart of sockets-tuned). [default: {string.Join(',', Defaults.Servers)}]");
     private readonly Option<int> _processorCount = Positive("--processor-count", "N", null,
         "DOTNET_PROCESSOR_COUNT=N for every server (and the floor) in the pinned layout. [default: unset]");
-    private readonly Option<IReadOnlyList<int>> _threads = new("--threads")
-    {
-        HelpName = "LIST",
-        Description = "Epoll ThreadCount values, each run as its own server (epoll-t1, epoll-t2, …), e.g. 1,2,4. [default: the transport's default]",
-        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, "--threads", count))],
-    };
+    private readonly Option<IReadOnlyList<int>> _threads = PositiveList("--threads",
+        "Epoll ThreadCount values, each run as its own server (epoll-t1, epoll-t2, …), e.g. 1,2,4. [default: the transport's default]");
     private readonly Option<int> _rate = Positive("--rate", "N", null,
         "Offered req/s of the latency scenario. [default: half of sockets' page rate in this run's first round]");
     private readonly Option<int> _idleConnections = Positive("--idle-connections", "N", Defaults.IdleConnections,
@@ -177,6 +169,14 @@ internal sealed class BenchCommand
         HelpName = helpName,
         DefaultValueFactory = defaultValue is int value ? _ => value : null,
         CustomParser = result => ParsePositive(result, name, result.Tokens[^1].Value),
+    };
+
+    /// <summary>A comma-separated list of whole numbers of at least 1.</summary>
+    private static Option<IReadOnlyList<int>> PositiveList(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "LIST",
+        CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, name, count))],
     };
 
     private static int ParsePositive(ArgumentResult result, string name, string token)

@@ -1,8 +1,12 @@
 using System.Globalization;
+using System.Text;
 
 namespace TransportBench.Results;
 
-/// <summary>How numbers look in the terminal, Markdown and SVG: invariant culture, "n/a" for missing.</summary>
+/// <summary>
+/// How numbers look in the terminal, Markdown and SVG (invariant culture, "n/a" for missing), and results.md's table
+/// rows: a header with the separator that goes with it, and rows.
+/// </summary>
 internal static class Format
 {
     public const string Missing = "n/a";
@@ -18,4 +22,13 @@ internal static class Format
         string.Join(", ", shares.Select(s => s.Name + " " + s.PerRequest.ToString("0.00", CultureInfo.InvariantCulture)));
 
     public static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The columns that hold words, left-aligned; every other column holds numbers, right-aligned.</summary>
+    private static readonly HashSet<string> WordColumns = ["scenario", "layout", "server", "transport as the server reports it", "GC", "top syscalls per request", "note"];
+
+    public static StringBuilder Header(this StringBuilder md, params IEnumerable<string> columns) =>
+        md.Row(columns).Append('|').AppendJoin("", columns.Select(c => WordColumns.Contains(c) ? "---|" : "--:|")).AppendLine();
+
+    public static StringBuilder Row(this StringBuilder md, params IEnumerable<string> cells) =>
+        md.Append("| ").AppendJoin(" | ", cells).AppendLine(" |");
 }

@@ -1,8 +1,12 @@
 using System.Text;
+using TransportBench.Servers;
 
 namespace TransportBench.Results;
 
-/// <summary>results.md: the machine, an overview of ratios, a table per scenario, and every error verbatim.</summary>
+/// <summary>
+/// results.md: the machine, an overview of ratios, where the CPU goes, scaling efficiency, a table per scenario (every
+/// server's medians, in the columns that scenario has), and every error verbatim.
+/// </summary>
 internal static class MarkdownReport
 {
     public static string Render(RunReport report)
@@ -55,7 +59,7 @@ internal static class MarkdownReport
         foreach (ScenarioSummary scenario in report.Scenarios)
         {
             md.AppendLine($"## {scenario.Scenario.Name} ({scenario.Layout}): {scenario.Scenario.Title}").AppendLine();
-            MarkdownScenarioTables.Append(md, scenario, report.Scenarios.Any(s => s.Find(Servers.ServerSpec.FloorName) is not null));
+            AppendScenario(md, scenario, report.Scenarios.Any(s => s.Find(ServerSpec.FloorName) is not null));
             md.AppendLine();
         }
         AppendErrors(md, report);
@@ -81,7 +85,7 @@ internal static class MarkdownReport
 
     private static StringBuilder AppendOverview(StringBuilder md, RunReport report)
     {
-        var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
+        var servers = report.ServerNames();
         md.AppendLine("## Overview: requests/s (× sockets) · server CPU µs per request (× sockets)").AppendLine();
         md.AppendLine("Fairness: the small connection's round trips/s (× sockets) · its p99 ms.").AppendLine();
         md.Header(["scenario", "layout", .. servers]);
@@ -89,7 +93,7 @@ internal static class MarkdownReport
         {
             var cells = servers.Select(name => scenario.Find(name) switch
             {
-                null => name == Servers.ServerSpec.FloorName ? Format.Missing : "",
+                null => name == ServerSpec.FloorName ? Format.Missing : "",
                 { Rounds: 0 } => "failed",
                 var s when scenario.Scenario.Kind == ScenarioKind.Fairness =>
                     $"{Format.Rate(s.RequestsPerSecond)} ({Format.Ratio(s.RequestsPerSecondRatio)}) · p99 {Format.Number(s.P99Millis, "0.00")} ms",
@@ -108,8 +112,7 @@ internal static class MarkdownReport
     /// </summary>
     private static void AppendCpuBreakdown(StringBuilder md, RunReport report)
     {
-        var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server)
-            .Where(s => s != Servers.ServerSpec.FloorName).Distinct().ToList();
+        var servers = report.ServerNames().Where(s => s != ServerSpec.FloorName).ToList();
         var scenarios = report.Scenarios.Where(s => s.Scenario.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate).ToList();
         if (scenarios.Count == 0)
         {
@@ -122,7 +125,7 @@ internal static class MarkdownReport
         md.Header(["scenario", "layout", "floor", .. servers.Select(s => $"{s}: kernel + user above floor")]);
         foreach (ScenarioSummary scenario in scenarios)
         {
-            ServerSummary? floor = scenario.Find(Servers.ServerSpec.FloorName);
+            ServerSummary? floor = scenario.Find(ServerSpec.FloorName);
             var cells = servers.Select(name => scenario.Find(name) switch
             {
                 { Rounds: > 0, KernelMicrosPerRequest: double kernel, UserAboveFloorMicrosPerRequest: double user } =>
@@ -177,4 +180,93 @@ internal static class MarkdownReport
             md.AppendLine("  ```");
         }
     }
+
+    /// <param name="runHasFloor">Whether the floor ran in this report at all (then a scenario without it says why).</param>
+    private static void AppendScenario(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
+    {
+        switch (scenario.Scenario.Kind)
+        {
+            case ScenarioKind.Idle:
+                AppendIdle(md, scenario);
+                break;
+            case ScenarioKind.Fairness:
+                AppendFairness(md, scenario, runHasFloor);
+                break;
+            default:
+                AppendLoad(md, scenario);
+                if (runHasFloor && !scenario.Scenario.FloorServes)
+                {
+                    md.AppendLine().AppendLine($"Floor: n/a ({scenario.Scenario.FloorMissing}).");
+                }
+                break;
+        }
+    }
+
+    private static void AppendLoad(StringBuilder md, ScenarioSummary scenario)
+    {
+        bool fixedRate = scenario.Scenario.Kind == ScenarioKind.FixedRate;
+        string[] common = ["CPU µs/req", "CPU × sockets", "kernel µs/req", "alloc B/req", "peak RSS MiB", "syscalls/req", "writes/resp",
+            "ctx switches/req", "migrations/req", "top syscalls per request", .. PaceColumns];
+        md.Header(fixedRate
+            ? ["server", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "p99 × sockets", .. common]
+            : ["server", "req/s (min–max)", "× sockets", "p99 ms", .. common]);
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            string[] load = fixedRate
+                ? [Format.Rate(s.RequestsPerSecond), Ms(s.P50Millis), Ms(s.P99Millis), Ms(s.P999Millis), Format.Ratio(s.P99Ratio)]
+                : [$"{Format.Rate(s.RequestsPerSecond)} ({Format.Rate(s.RequestsPerSecondMin)}–{Format.Rate(s.RequestsPerSecondMax)})",
+                   Format.Ratio(s.RequestsPerSecondRatio), Ms(s.P99Millis)];
+            md.Row(s.Rounds == 0 ? [s.Server, "failed (see Errors)"] :
+            [
+                s.Server, .. load, Format.Number(s.CpuMicrosPerRequest), Format.Ratio(s.CpuRatio), Format.Number(s.KernelMicrosPerRequest),
+                Format.Number(s.AllocatedBytesPerRequest, "0"), Format.Number(s.PeakRssMib, "0"),
+                s.SyscallsPerRequest is null ? $"n/a ({s.SyscallsUnavailable})" : Format.Number(s.SyscallsPerRequest, "0.00"),
+                Format.Number(s.WritesPerResponse, "0.00"), Format.Number(s.ContextSwitchesPerRequest, "0.00"),
+                Format.Number(s.MigrationsPerRequest, "0.000"), Format.Syscalls(s.TopSyscalls), .. Pace(s),
+            ]);
+        }
+    }
+
+    private static void AppendIdle(StringBuilder md, ScenarioSummary scenario)
+    {
+        md.Header("server", "idle connections", "RSS per connection", "× sockets", "peak RSS MiB", "note");
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            md.Row(s.Rounds == 0 ? [s.Server, "failed (see Errors)", "", "", "", ""] :
+            [
+                s.Server, Format.Inv($"{s.IdleConnections:N0}"), Format.Number(s.IdleBytesPerConnection / 1024, "0.00") + " KiB",
+                Format.Ratio(s.IdleRatio), Format.Number(s.PeakRssMib, "0"), s.IdleNote ?? "",
+            ]);
+        }
+    }
+
+    /// <summary>Issue 10: the small connection's latency beside the flood's throughput, server on one CPU and one loop.</summary>
+    private static void AppendFairness(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
+    {
+        md.Header(["server", "small round trips/s", "× sockets", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "p99 × sockets", "flood MiB/s",
+            "peak RSS MiB", .. PaceColumns, "note"]);
+        foreach (ServerSummary s in scenario.Servers)
+        {
+            md.Row(s.Rounds == 0 ? [s.Server, "failed (see Errors)"] :
+            [
+                s.Server, Format.Rate(s.RequestsPerSecond), Format.Ratio(s.RequestsPerSecondRatio), Ms(s.P50Millis), Ms(s.P99Millis),
+                Ms(s.P999Millis), Ms(s.MaxMillis), Format.Ratio(s.P99Ratio), Format.Number(s.FloodMiBPerSecond, "0"),
+                Format.Number(s.PeakRssMib, "0"), .. Pace(s),
+                s.StarvedRounds > 0 ? Format.Inv($"starved in {s.StarvedRounds} round(s): a round trip waited 10 s") : "",
+            ]);
+        }
+        md.AppendLine().AppendLine("Medians over rounds; the max column is the median of each round's slowest round trip. " +
+            (runHasFloor ? $"Floor: n/a ({scenario.Scenario.FloorMissing})." : ""));
+    }
+
+    private static string Ms(double? millis) => Format.Number(millis, "0.00");
+
+    /// <summary>Who set the pace, how noisy it was, and the warm-up: the last columns of the load and fairness tables.</summary>
+    private static readonly string[] PaceColumns = ["server / load CPU busy %", "noise %", "warm-up s"];
+
+    private static string[] Pace(ServerSummary s) =>
+    [
+        $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")}", Format.Number(s.ForeignCpuPercentMax, "0"),
+        Format.Number(s.WarmupSeconds, "0"),
+    ];
 }

@@ -69,7 +69,7 @@ internal sealed class RoundSample
     public double? WarmupSeconds { get; set; }
 
     /// <summary>Methods the server's JIT compiled in each warm-up step after the least warm-up.</summary>
-    public IReadOnlyList<long> WarmupJitSteps { get; init; } = [];
+    public IReadOnlyList<long> WarmupJitSteps { get; set; } = [];
 
     /// <summary>Whether the server's JIT went quiet within the warm-up (false: it hit --warmup-max still compiling).</summary>
     public bool JitSettled { get; set; }
@@ -79,4 +79,10 @@ internal sealed class RoundSample
 
     /// <summary>Why this measurement failed; the other fields are then partial or empty.</summary>
     public string? Error { get; set; }
+
+    /// <summary>A sample of <paramref name="step"/> with nothing measured yet.</summary>
+    public static RoundSample Of(Running.Step step, bool newProcess = false, string? error = null) => new()
+    {
+        Scenario = step.Scenario.Name, Server = step.Server.Name, Round = step.Round, Layout = step.Layout, NewProcess = newProcess, Error = error,
+    };
 }

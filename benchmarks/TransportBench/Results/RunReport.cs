@@ -13,4 +13,8 @@ internal sealed record RunReport(
     double? LatencyRate,
     string? LatencyRateSource,
     IReadOnlyList<ScenarioSummary> Scenarios,
-    IReadOnlyList<RoundSample> Samples);
+    IReadOnlyList<RoundSample> Samples)
+{
+    /// <summary>Every server that ran, in order of appearance: the columns of the cross-scenario tables.</summary>
+    public List<string> ServerNames() => [.. Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct()];
+}

@@ -23,7 +23,7 @@ internal static class SvgChart
 
     public static string Render(RunReport report)
     {
-        var servers = report.Scenarios.SelectMany(s => s.Servers).Select(s => s.Server).Distinct().ToList();
+        var servers = report.ServerNames();
         var svg = new StringBuilder();
         int y = 90;
         y = Panel(svg, y, servers, "Requests/s, × sockets (longer is better; label: ratio · req/s)",

@@ -119,7 +119,7 @@ internal static class BenchRunner
         progress.BeginStep(Format.Inv($"{scenario.Name} · {server.Name} · {step.Layout} · round {round}"));
         if (run.Broken.TryGetValue(server.Name, out string? why))
         {
-            run.Samples.Add(new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = "not started: " + why });
+            run.Samples.Add(RoundSample.Of(step, error: "not started: " + why));
             progress.EndStep("skipped: it did not start earlier");
             return;
         }
@@ -131,11 +131,11 @@ internal static class BenchRunner
         catch (ServerStartException e)
         {
             run.Broken[server.Name] = e.Message.Split('\n')[0];
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
+            sample = RoundSample.Of(step, error: e.Message);
         }
         catch (InvalidOperationException e)
         {
-            sample = new RoundSample { Scenario = scenario.Name, Server = server.Name, Round = round, Layout = step.Layout, Error = e.Message };
+            sample = RoundSample.Of(step, error: e.Message);
         }
         run.Samples.Add(sample);
         progress.EndStep(Describe(sample));

@@ -83,10 +83,8 @@ internal sealed class Measurer(
     private async Task<RoundSample> MeasureAsync(ServerProcess server, bool newProcess, Step step, double? rate, CancellationToken cancellationToken)
     {
         Scenario scenario = step.Scenario;
-        var sample = new RoundSample
-        {
-            Scenario = scenario.Name, Server = step.Server.Name, Round = step.Round, Layout = step.Layout, Identity = server.Identity, NewProcess = newProcess,
-        };
+        RoundSample sample = RoundSample.Of(step, newProcess);
+        sample.Identity = server.Identity;
         // A new process's peak includes its start, as it always did; a kept one's starts with this scenario.
         bool peakKnown = newProcess || ProcStats.TryResetPeakRss(server.Pid);
         CoreLayout serverCores = scenario.Kind == ScenarioKind.Fairness ? cores.WithOneServerCpu() : cores;
@@ -107,18 +105,14 @@ internal sealed class Measurer(
                 (double seconds, List<long> jitSteps, bool settled) =
                     await WarmUpAsync(server, load, WarmupRule.Least(options.Warmup, newProcess), cancellationToken);
                 // Each attempt at the timed run fills a sample of its own; the quietest is kept.
-                sample = await NoiseRetry.MeasureAsync(() => TimedAsync(server, scenario, serverCores, rate, new RoundSample
+                RoundSample Attempt()
                 {
-                    Scenario = sample.Scenario,
-                    Server = sample.Server,
-                    Round = sample.Round,
-                    Layout = sample.Layout,
-                    Identity = sample.Identity,
-                    NewProcess = newProcess,
-                    WarmupSeconds = seconds,
-                    WarmupJitSteps = jitSteps,
-                    JitSettled = settled,
-                }, cancellationToken), options.MaxNoisePercent, progress.Note);
+                    RoundSample attempt = RoundSample.Of(step, newProcess);
+                    (attempt.Identity, attempt.WarmupSeconds, attempt.WarmupJitSteps, attempt.JitSettled) = (server.Identity, seconds, jitSteps, settled);
+                    return attempt;
+                }
+                sample = await NoiseRetry.MeasureAsync(
+                    () => TimedAsync(server, scenario, serverCores, rate, Attempt(), cancellationToken), options.MaxNoisePercent, progress.Note);
             }
         }
         catch (InvalidOperationException e)

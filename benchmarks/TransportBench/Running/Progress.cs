@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TransportBench.Cli;
+using TransportBench.Results;
 
 namespace TransportBench.Running;
 
@@ -19,7 +20,7 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
     {
         _stepStart = _clock.Elapsed;
         string left = _next > 0 ? "~" + RunEstimate.Clock(RunEstimate.TimeLeft(steps, _next, _measured, options)) : "?";
-        output.WriteLine(Results.Format.Inv($"[{_next + 1,3}/{steps.Count}] {Elapsed(_clock.Elapsed)} elapsed, {left} left · {label}"));
+        output.WriteLine(Format.Inv($"[{_next + 1,3}/{steps.Count}] {Elapsed(_clock.Elapsed)} elapsed, {left} left · {label}"));
     }
 
     /// <summary>A line about the step under way (a noisy run measured again, the latency scenario's rate).</summary>
@@ -34,4 +35,55 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
 
     private static string Elapsed(TimeSpan time) =>
         time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// How long a run will take. A step's length is mostly its warm-up, which ends when the server's JIT goes quiet: no
+/// constant says how long that is on another machine. So before the run only the bounds are known (each warm-up at
+/// its least, or at --warmup-max); while it runs, each step left is estimated by the steps of its kind this run has
+/// already measured (their mean), and by its least until one has.
+/// </summary>
+internal static class RunEstimate
+{
+    /// <summary>Steps alike in length: the floor or a server, a new process or a kept one, and the idle and fairness
+    /// scenarios, which load differently.</summary>
+    public static (bool Floor, bool NewProcess, ScenarioKind Kind) KindOf(Step step) =>
+        (step.Server.IsFloor, step.NewProcess, step.Scenario.Kind);
+
+    /// <summary>A step at its shortest and at its longest: the warm-up's bounds plus the timed run and the syscall pass.</summary>
+    public static (TimeSpan Least, TimeSpan Most) Bounds(Step step, BenchOptions options)
+    {
+        if (step.Scenario.Kind == ScenarioKind.Idle)
+        {
+            return (TimeSpan.Zero, TimeSpan.Zero);
+        }
+        bool perf = !options.NoPerf && !step.Server.IsFloor && step.Scenario.Kind != ScenarioKind.Fairness;
+        TimeSpan rest = options.DurationOf(step.Scenario) + (perf ? options.PerfDuration : TimeSpan.Zero);
+        TimeSpan least = WarmupRule.Shortest(WarmupRule.Least(options.Warmup, step.NewProcess), options.WarmupLimit);
+        return (least + rest, options.WarmupLimit + rest);
+    }
+
+    public static string Describe(IReadOnlyList<Step> steps, BenchOptions options)
+    {
+        TimeSpan least = Sum(steps.Select(step => Bounds(step, options).Least));
+        TimeSpan most = Sum(steps.Select(step => Bounds(step, options).Most));
+        return Clock(least) == Clock(most)
+            ? "~" + Clock(least)
+            : $"{Clock(least)}–{Clock(most)} from the warm-up bounds; the time left follows from the steps measured";
+    }
+
+    /// <summary>The steps from <paramref name="next"/> on, each as long as the measured steps of its kind were on average.</summary>
+    /// <param name="measured">The lengths of the finished steps, by <see cref="KindOf"/>.</param>
+    public static TimeSpan TimeLeft(
+        IReadOnlyList<Step> steps, int next, IReadOnlyDictionary<(bool, bool, ScenarioKind), List<TimeSpan>> measured, BenchOptions options) =>
+        Sum(steps.Skip(next).Select(step => measured.TryGetValue(KindOf(step), out var lengths) && lengths.Count > 0
+            ? lengths.Aggregate(TimeSpan.Zero, (a, b) => a + b) / lengths.Count
+            : Bounds(step, options).Least));
+
+    /// <summary>"1 h 05 min", "12 min": the estimate's own precision.</summary>
+    public static string Clock(TimeSpan time) => time.TotalHours >= 1
+        ? Format.Inv($"{(int)time.TotalHours} h {time.Minutes:00} min")
+        : Format.Inv($"{Math.Max(1, (int)Math.Round(time.TotalMinutes))} min");
+
+    private static TimeSpan Sum(IEnumerable<TimeSpan> times) => times.Aggregate(TimeSpan.Zero, (a, b) => a + b);
 }
