@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using TransportBench.Load;
+using TransportBench.LoadHelper;
 
 namespace TransportBench.Fairness;
 

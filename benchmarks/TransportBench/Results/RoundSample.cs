@@ -1,4 +1,4 @@
-using TransportBench.Fairness;
+using TransportBench.LoadHelper;
 using TransportBench.Load;
 using TransportBench.Measure;
 using TransportBench.Servers;

@@ -42,7 +42,7 @@ internal static class BenchRunner
         try
         {
             console.WriteLine(options.SampleDirectory is null ? "  publishing SampleWeb (Release)…" : $"  SampleWeb from {options.SampleDirectory}");
-            sampleDirectory = options.SampleDirectory ?? await SampleWebPublisher.PublishAsync(cancellationToken);
+            sampleDirectory = options.SampleDirectory ?? await DotnetHost.PublishSampleWebAsync(cancellationToken);
         }
         catch (InvalidOperationException e)
         {

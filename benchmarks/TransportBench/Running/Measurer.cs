@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using TransportBench.Cli;
-using TransportBench.Fairness;
-using TransportBench.Floor;
 using TransportBench.LoadHelper;
 using TransportBench.Load;
 using TransportBench.Measure;
