@@ -10,16 +10,18 @@ namespace TransportBench.Floor;
 /// </summary>
 internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 {
-    // Guards _pending, _sleeping and _stopping; the thread waits on it (Monitor.Wait) when it has no work.
-    private readonly object _gate = new();
+    // Guards _pending, _sleeping and _stopping.
+    private readonly Lock _gate = new();
 
     // Work posted and not yet taken. Swapped with the thread's private batch, so posting never allocates.
     private Queue<(Action<object?> Action, object? State)> _pending = new();
 
-    // True while the thread waits, so a post knows a pulse is needed.
+    // The thread waits in Monitor.Wait on _signal; true while it does, so a post knows a pulse is needed.
     private bool _sleeping;
 
     private bool _stopping;
+
+    private readonly object _signal = new();
 
     private readonly Thread _thread;
 
@@ -41,13 +43,18 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 
     public override void Schedule(Action<object?> action, object? state)
     {
+        bool wake;
         lock (_gate)
         {
             _pending.Enqueue((action, state));
-            if (_sleeping)
+            wake = _sleeping;
+            _sleeping = false;
+        }
+        if (wake)
+        {
+            lock (_signal)
             {
-                _sleeping = false;
-                Monitor.Pulse(_gate);
+                Monitor.Pulse(_signal);
             }
         }
     }
@@ -57,7 +64,10 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
         lock (_gate)
         {
             _stopping = true;
-            Monitor.Pulse(_gate);
+        }
+        lock (_signal)
+        {
+            Monitor.Pulse(_signal);
         }
         _thread.Join(TimeSpan.FromSeconds(5));
     }
@@ -71,18 +81,30 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
         var batch = new Queue<(Action<object?> Action, object? State)>();
         while (true)
         {
-            lock (_gate)
+            lock (_signal)
             {
-                while (_pending.Count == 0)
+                lock (_gate)
                 {
-                    if (_stopping)
+                    if (_pending.Count == 0)
                     {
-                        return;
+                        if (_stopping)
+                        {
+                            return;
+                        }
+                        _sleeping = true;
                     }
-                    _sleeping = true;
-                    Monitor.Wait(_gate);
+                    else
+                    {
+                        (_pending, batch) = (batch, _pending);
+                    }
                 }
-                (_pending, batch) = (batch, _pending);
+                if (batch.Count == 0)
+                {
+                    // A post between releasing _gate and this wait pulses _signal, which we still hold: it waits
+                    // for the wait to start, so no wake-up is lost.
+                    Monitor.Wait(_signal);
+                    continue;
+                }
             }
             while (batch.TryDequeue(out var item))
             {
