@@ -15,10 +15,12 @@ public sealed class EpollTransportOptions
     /// spread over them round-robin.
     /// </summary>
     /// <remarks>
-    /// Defaults to <c>Math.Min(Environment.ProcessorCount, 16)</c>, the rule Kestrel's Sockets transport uses for its
-    /// I/O queues: one loop per core keeps every core busy, and past 16 the accept path, not the loops, limits.
+    /// Defaults to <c>Math.Clamp(Environment.ProcessorCount / 2, 1, 16)</c>: one loop per two cores, at least one. A
+    /// loop only reads and dispatches; Kestrel and the application run on the thread pool, and while a loop is busy the
+    /// pool polls for it. Fewer loops than cores, as the runtime's own socket engine has, leave the cores to that work
+    /// and batch more events per wait (docs/architecture.md, "Measurements behind constants").
     /// </remarks>
-    public int ThreadCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
+    public int ThreadCount { get; set; } = Math.Clamp(Environment.ProcessorCount / 2, 1, 16);
 
     /// <summary>The maximum length of the queue of pending connections (the <c>listen(2)</c> backlog).</summary>
     /// <remarks>Defaults to 512, as the Sockets transport.</remarks>

@@ -48,7 +48,7 @@ public sealed class EpollOptionsTests(ITestOutputHelper output)
     {
         var options = new EpollTransportOptions();
 
-        Assert.Equal(Math.Min(Environment.ProcessorCount, 16), options.ThreadCount);
+        Assert.Equal(Math.Clamp(Environment.ProcessorCount / 2, 1, 16), options.ThreadCount);
         Assert.Equal(512, options.Backlog);
         Assert.True(options.NoDelay);
         Assert.Equal(1024 * 1024, options.MaxReadBufferSize);
