@@ -105,6 +105,10 @@ internal sealed class StressEndpoints(TransportMeterWatcher meter, FdCanary? can
                 var result = await writer.FlushAsync(context.RequestAborted);
                 if (result.IsCanceled || result.IsCompleted)
                 {
+                    // The client is gone (a send failed: the transport completed the output) before Kestrel saw the
+                    // connection close. Returning would make Kestrel report a Content-Length mismatch as an
+                    // application error; abort the request instead, as EchoAsync does.
+                    context.Abort();
                     return;
                 }
             }
