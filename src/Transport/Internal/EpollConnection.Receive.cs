@@ -16,6 +16,12 @@ internal sealed partial class EpollConnection
     /// </summary>
     internal const int ReadBudgetBytes = 64 * 1024;
 
+    /// <summary>
+    /// Bytes read between two flushes: <see cref="ReadBudgetBytes"/>, or a sixteenth of the input's pause threshold
+    /// where that is smaller, so batching adds at most that much to what <c>MaxReadBufferSize</c> lets the input hold.
+    /// </summary>
+    private readonly int _flushBatchBytes;
+
     /// <summary>The peer shut down its side (RDHUP/HUP/ERR seen): read until 0 or an error, even after a short read.</summary>
     private bool _readToEnd;
 
@@ -46,12 +52,18 @@ internal sealed partial class EpollConnection
         }
     }
 
-    /// <summary>Reads until drained, paused, at end of stream, failed, or out of this turn's budget.</summary>
+    /// <summary>
+    /// Reads until drained, paused, at end of stream, failed, or out of this turn's budget. What the reads bring is
+    /// flushed to Kestrel once per <see cref="_flushBatchBytes"/> and when the turn ends, not once per read: each flush
+    /// that finds the reader waiting queues its continuation on the thread pool, and a bulk upload read a block at a
+    /// time would otherwise wake a pool thread for every block.
+    /// </summary>
     private unsafe void Receive()
     {
         Debug.Assert(_inputState == InputState.Idle, $"Receive in state {_inputState}.");
         var writer = _input.Writer;
         int budget = ReadBudgetBytes;
+        int unflushed = 0;
         while (true)
         {
             var memory = writer.GetMemory(_minAllocSize);
@@ -63,6 +75,11 @@ internal sealed partial class EpollConnection
 
             if (result.IsError)
             {
+                // What this turn read reaches the reader before the error does, as it would have read by read.
+                if (unflushed > 0 && !FlushTurn(writer))
+                {
+                    return;
+                }
                 if (!result.WouldBlock)
                 {
                     CompleteInput(CreateReceiveError(result.Errno));
@@ -70,56 +87,72 @@ internal sealed partial class EpollConnection
                 return;
             }
             nint read = result.Bytes;
-            if (read > 0)
+            if (read == 0)
             {
-                writer.Advance((int)read);
-                _metrics.BytesRead(read);
-                budget -= (int)read;
-                // A short read drained the socket: edge-triggered epoll reports the next data as a new edge, so no
-                // read to see EAGAIN is spent. Unless the peer closed: then read on to the 0 that says so.
-                bool drained = read < memory.Length && !_readToEnd;
-                ValueTask<FlushResult> flush;
-                try
-                {
-                    // The ValueTask is consumed exactly once: its result if completed, else its awaiter.
-#pragma warning disable CA2012
-                    flush = writer.FlushAsync();
-#pragma warning restore CA2012
-                }
-                catch (Exception ex)
-                {
-                    // Kestrel (or a pipe wrapper) completed its reader with an error: reading is over.
-                    CompleteInput(ex);
-                    return;
-                }
-                if (!flush.IsCompleted)
-                {
-                    _inputState = InputState.Paused;
-                    EpollTransportLog.ConnectionPause(_logger, ConnectionId);
-                    _flushAwaiter = flush.GetAwaiter();
-                    _flushAwaiter.UnsafeOnCompleted(_onFlushCompleted);
-                    return;
-                }
-                if (!ShouldContinue(flush.Result) || drained)
-                {
-                    return;
-                }
-                if (budget <= 0)
-                {
-                    // Data is left, and no new edge will come for it (edge-triggered): read it behind the others.
-                    _inputState = InputState.Requeued;
-                    _loop.Schedule(static state => ((EpollConnection)state!).ContinueReceive(), this);
-                    return;
-                }
-            }
-            else
-            {
-                // 0: end of stream, the peer's FIN.
+                // End of stream, the peer's FIN. Completing the writer commits what this turn read before it.
                 EpollTransportLog.ConnectionReadFin(_logger, ConnectionId);
                 CompleteInput(null);
                 return;
             }
+            writer.Advance((int)read);
+            _metrics.BytesRead(read);
+            budget -= (int)read;
+            unflushed += (int)read;
+            // A short read drained the socket: edge-triggered epoll reports the next data as a new edge, so no read to
+            // see EAGAIN is spent. Unless the peer closed: then read on to the 0 that says so.
+            bool drained = read < memory.Length && !_readToEnd;
+            if (!drained && budget > 0 && unflushed < _flushBatchBytes)
+            {
+                continue;
+            }
+            if (!FlushTurn(writer))
+            {
+                return;
+            }
+            unflushed = 0;
+            if (drained)
+            {
+                return;
+            }
+            if (budget <= 0)
+            {
+                // Data is left, and no new edge will come for it (edge-triggered): read it behind the others.
+                _inputState = InputState.Requeued;
+                _loop.Schedule(static state => ((EpollConnection)state!).ContinueReceive(), this);
+                return;
+            }
         }
+    }
+
+    /// <summary>
+    /// Flushes what the turn read. False when reading stops here: the flush is pending (reading pauses until it
+    /// completes), Kestrel stopped reading, or the flush threw (the input is then completed).
+    /// </summary>
+    private bool FlushTurn(PipeWriter writer)
+    {
+        ValueTask<FlushResult> flush;
+        try
+        {
+            // The ValueTask is consumed exactly once: its result if completed, else its awaiter.
+#pragma warning disable CA2012
+            flush = writer.FlushAsync();
+#pragma warning restore CA2012
+        }
+        catch (Exception ex)
+        {
+            // Kestrel (or a pipe wrapper) completed its reader with an error: reading is over.
+            CompleteInput(ex);
+            return false;
+        }
+        if (!flush.IsCompleted)
+        {
+            _inputState = InputState.Paused;
+            EpollTransportLog.ConnectionPause(_logger, ConnectionId);
+            _flushAwaiter = flush.GetAwaiter();
+            _flushAwaiter.UnsafeOnCompleted(_onFlushCompleted);
+            return false;
+        }
+        return ShouldContinue(flush.Result);
     }
 
     /// <summary>The next turn of a read that spent its budget; posted work on the loop.</summary>

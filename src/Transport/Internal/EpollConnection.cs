@@ -14,7 +14,8 @@ namespace KestrelEpollTransport.Internal;
 /// <para>Registration: the fd is added to its loop's epoll once, edge-triggered, for IN | OUT | RDHUP; never modified.</para>
 /// <para>Receive (loop thread only, EpollConnection.Receive.cs): on a readable edge, read into the input pipe until a
 /// read comes back short (drained: the next data brings a new edge), 0 (peer FIN: input completes cleanly, output goes
-/// on), or the turn's read budget is spent (the rest is read by posted work, behind the loop's other events). When a
+/// on), or the turn's read budget is spent (the rest is read by posted work, behind the loop's other events). The turn
+/// flushes what it read when it ends (and every batch of bytes in between), not after each read. When a
 /// flush does not complete at once (the reader is <c>MaxReadBufferSize</c> behind) reading pauses until it does.</para>
 /// <para>Send (EpollConnection.Send.cs): an async loop reads the output pipe and writes what it holds with one
 /// sendmsg. Its reader scheduler (<see cref="SendScheduler"/>) runs it after the work that flushed (the pool's global
@@ -75,6 +76,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         var applicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         long maxRead = options.MaxReadBufferSize ?? 0;
         long maxWrite = options.MaxWriteBufferSize ?? 0;
+        _flushBatchBytes = maxRead > 0 ? (int)Math.Min(ReadBudgetBytes, maxRead / 16) : ReadBudgetBytes;
         _input = new Pipe(new PipeOptions(pool, applicationScheduler, _loop, maxRead, maxRead / 2, segmentSize, useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(pool, loop.SendScheduler, applicationScheduler, maxWrite, maxWrite / 2, segmentSize, useSynchronizationContext: false));
         Transport = new DuplexPipe(_input.Reader, _output.Writer);

@@ -72,6 +72,54 @@ public sealed class ReadBudgetTests
         }
     }
 
+    [Fact]
+    public async Task BulkData_FlushedToTheReaderOncePerTurn_NotOncePerRead()
+    {
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            // Inline scheduling: the reader's continuation runs inside the flush, so what it sees is what one flush
+            // published. Unlimited read buffer: the batch is the whole budget.
+            var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null };
+            await using var connections = new LoopConnections(loop, options);
+            var (server, client) = await connections.ConnectAsync(fd =>
+                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
+            client.SendBufferSize = SocketBuffer;
+
+            var firstFlush = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+#pragma warning disable CA2012 // The ValueTask is consumed once, by this awaiter.
+            var read = server.Transport.Input.ReadAsync().GetAwaiter();
+#pragma warning restore CA2012
+            read.UnsafeOnCompleted(() =>
+            {
+                var buffer = read.GetResult().Buffer;
+                long length = buffer.Length;
+                server.Transport.Input.AdvanceTo(buffer.End);
+                firstFlush.SetResult(length);
+            });
+
+            long sent;
+            using (await LoopGate.HoldAsync(loop))
+            {
+                // Everything is queued before the loop reads: the turn reads full blocks until its budget is spent.
+                sent = FillWithoutBlocking(client);
+                Assert.True(sent >= 2 * EpollConnection.ReadBudgetBytes, $"only {sent} bytes were queued: the test needs two budgets' worth");
+            }
+
+            long firstSeen = await firstFlush.Task.WithTimeout();
+            client.Shutdown(SocketShutdown.Send);
+            long rest = await ReadToEndAsync(server);
+
+            // One flush for the turn's budget (give or take the block that crossed it), not one per block read.
+            Assert.InRange(firstSeen, EpollConnection.ReadBudgetBytes, EpollConnection.ReadBudgetBytes + 4096);
+            Assert.Equal(sent, firstSeen + rest);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
     private const int SO_RCVBUF = 8;
 
     /// <summary>Writes until the kernel takes no more (both socket buffers full); returns the bytes it took.</summary>
