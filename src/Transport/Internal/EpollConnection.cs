@@ -89,6 +89,9 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
     /// <summary>The loop this connection is registered with (tests hold it to order events).</summary>
     internal EpollEventLoop Loop => _loop;
 
+    /// <summary>The fd number (tests check it is closed at the end). Not used by the transport.</summary>
+    internal int Fd => _fd;
+
     public override CancellationToken ConnectionClosed
     {
         get => _connectionClosed;

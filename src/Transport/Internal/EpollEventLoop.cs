@@ -103,6 +103,12 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     /// <summary>Hand-offs so far (tests; the metric is the public view).</summary>
     internal int HandOffCount => _executor.HandOffCount;
 
+    /// <summary>The executor: tests read its eventfd number and force its state. Not used by the transport.</summary>
+    internal LoopExecutor Executor => _executor;
+
+    /// <summary>The epoll fd's number: tests check a stopped loop never touches it again. Not used by the transport.</summary>
+    internal int EpollFd => _table.EpollFd;
+
     public void Start() => _thread.Start();
 
     /// <summary>Runs <paramref name="action"/> as the loop (its thread, or its poll), after the events being handled now.</summary>

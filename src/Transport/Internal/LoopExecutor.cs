@@ -156,6 +156,13 @@ internal sealed unsafe class LoopExecutor
     /// <summary>Hand-offs so far (tests; the metric is the public view).</summary>
     internal int HandOffCount { get; private set; }
 
+    /// <summary>
+    /// For tests only, never called by the transport: puts <see cref="_state"/> in <paramref name="state"/> without
+    /// the move that leads there, to stage a race that a test cannot time (a poster that won the Blocked exchange
+    /// before a stop and writes its wake-up only after it).
+    /// </summary>
+    internal void ForceStateForTest(State state) => Volatile.Write(ref _state, (int)state);
+
     /// <summary>Runs <paramref name="action"/> as the loop, after the events being handled now. Any thread.</summary>
     public void Post(Action<object?> action, object? state)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Reflection;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
 using KestrelEpollTransport.Tests.ProcessWide;
@@ -21,14 +20,14 @@ public sealed class LoopLifetimeTests
     {
         var loop = new EpollEventLoop(3, MemoryPool<byte>.Shared, NullLogger.Instance, new EpollTransportMetrics());
         loop.Start();
-        var executor = PrivateField<LoopExecutor>(loop, "_executor");
-        int eventFd = PrivateField<int>(executor, "_wakeFd");
+        var executor = loop.Executor;
+        int eventFd = executor.WakeFd;
         loop.Stop();
         // The kernel hands out the lowest free number: open eventfds until one gets the number the loop's had.
         using var reused = OpenUntilNumber(eventFd);
 
         // A poster that won the "loop is blocked" exchange before Stop, and writes its wake-up only now.
-        typeof(LoopExecutor).GetField("_state", BindingFlags.NonPublic | BindingFlags.Instance)!.SetValue(executor, (int)LoopExecutor.State.Blocked);
+        executor.ForceStateForTest(LoopExecutor.State.Blocked);
         loop.Schedule(static _ => { }, null);
 
         ulong value;
@@ -40,7 +39,7 @@ public sealed class LoopLifetimeTests
     {
         var loop = new EpollEventLoop(4, MemoryPool<byte>.Shared, NullLogger.Instance, new EpollTransportMetrics());
         loop.Start();
-        int epollFd = PrivateField<RegistrationTable>(loop, "_table").EpollFd;
+        int epollFd = loop.EpollFd;
         loop.Stop();
         using var reused = OpenUntilNumber(epollFd, Epoll.Create);
         using var watched = new SafeFdHandle(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK));
@@ -131,9 +130,6 @@ public sealed class LoopLifetimeTests
     }
 
     private static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
-
-    private static T PrivateField<T>(object owner, string name) =>
-        (T)owner.GetType().GetField(name, BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(owner)!;
 
     /// <summary>Opens fds with <paramref name="open"/> (eventfds by default) until one has <paramref name="number"/>; closes the others.</summary>
     private static SafeFdHandle OpenUntilNumber(int number, Func<int>? open = null)

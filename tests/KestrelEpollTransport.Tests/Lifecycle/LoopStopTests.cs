@@ -68,7 +68,7 @@ public sealed class LoopStopTests
         }
         using var _ = client;
         await stop.WithTimeout();
-        int fd = (int)typeof(EpollConnection).GetField("_fd", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(server)!;
+        int fd = server.Fd;
 
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.ConnectionClosed.Register(() => closed.TrySetResult());

@@ -192,25 +192,45 @@ public sealed class LoopHandOffTests
         using var fixture = new LoopFixture(pool, reclaimAfterMilliseconds: 600_000);
         var (a, b) = (fixture.Add(), fixture.Add());
         await using var connections = new Lifecycle.LoopConnections(fixture.Loop, new EpollTransportOptions());
+        // Start ran the send loop up to its first read of the output pipe: it is parked there now.
         var (server, client) = await connections.ConnectAsync();
         await fixture.BusyPassAsync(a, b);
         var poll = await pool.NextAsync();
 
-        // Nobody runs as the loop now (the poll is held, the loop thread sleeps). A flush from an application thread
-        // sends from the pool: it needs no loop.
-        await server.Transport.Output.WriteAsync("app;"u8.ToArray()).AsTask().WithTimeout();
-        Assert.Equal("app;", await ReceiveAsync(client, 4));
-
-        // A flush made as the loop, on the poll's thread: the send is posted to the loop, and the poll, finding work
+        // The flush as the loop comes first, while the send loop is certainly parked on the output pipe. The other way
+        // round, the send loop that sent the application's bytes from a pool thread could still be running after the
+        // client read them, not yet parked: it would then find these bytes itself and send them from that thread, and
+        // the poll would find nothing queued and hand back (5 runs in 50 failed so).
+        // A flush made as the loop, on the poll's thread: the send is posted to the loop, so the poll, finding work
         // queued, queues itself again; its next run sends.
         Task<System.IO.Pipelines.FlushResult>? flush = null;
         fixture.Loop.Schedule(_ => flush = server.Transport.Output.WriteAsync("poll;"u8.ToArray()).AsTask(), null);
         poll.Execute();
         Assert.NotNull(flush);
+        Assert.Equal(1, pool.Count); // Queued itself again (synchronously, inside Execute): the send waits for it.
         var next = await pool.NextAsync();
+        // An edge for that run too, so that it queues itself once more and the poll stays held for the second flush.
+        a.Signal();
         next.Execute();
         Assert.Equal("poll;", await ReceiveAsync(client, 5));
         await flush.WithTimeout();
+        Assert.True(a.TryNext(out int handledOn), "the poll did not handle the pending edge");
+        Assert.Equal(Environment.CurrentManagedThreadId, handledOn);
+        var held = await pool.NextAsync();
+
+        // Nobody runs as the loop now (the poll is held again, the loop thread sleeps), and the send loop parked again
+        // inside that run, on this thread. A flush from an application thread sends from the pool: it needs no loop.
+        Assert.False(fixture.Loop.IsLoopThread);
+        await server.Transport.Output.WriteAsync("app;"u8.ToArray()).AsTask().WithTimeout();
+        Assert.Equal("app;", await ReceiveAsync(client, 4));
+
+        // Hand the loop back (the connections' close runs as the loop, and the loop thread must be awake to stop).
+        held.Execute();
+        while (pool.Count > 0)
+        {
+            (await pool.NextAsync()).Execute();
+        }
+        Assert.Equal(0, a.OffLoopCalls + b.OffLoopCalls);
     }
 
     private static async Task<string> ReceiveAsync(System.Net.Sockets.Socket client, int count)
