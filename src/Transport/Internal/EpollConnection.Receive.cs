@@ -75,10 +75,11 @@ internal sealed partial class EpollConnection
 
             if (result.IsError)
             {
-                // What this turn read reaches the reader before the error does, as it would have read by read.
-                if (unflushed > 0 && !FlushTurn(writer))
+                // What this turn read is published before the error, as reading block by block would have. The error
+                // follows even when that flush pauses: the kernel reports it once, and no later read would see it.
+                if (unflushed > 0)
                 {
-                    return;
+                    FlushTurn(writer);
                 }
                 if (!result.WouldBlock)
                 {
