@@ -1,7 +1,4 @@
-using TransportBench.Fairness;
-using TransportBench.Floor;
 using TransportBench;
-using TransportBench.LoadHelper;
 
 // The runner's load helper: one HelperJob per line of standard input, one HelperReply line per job on standard output
 // (HelperProtocol.cs), until the input ends. Started and pinned by the runner (Servers/LoadHelperProcess.cs); not a

@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using TransportBench.Load;
-using TransportBench.LoadHelper;
-
 namespace TransportBench.Fairness;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.IO.Pipelines;
-
 namespace TransportBench.Floor;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Text;
-using TransportBench.Load;
-
 namespace TransportBench.Floor;
 
 /// <summary>

@@ -1,12 +1,4 @@
-using System.Buffers;
-using System.Diagnostics;
 using System.Runtime;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.DependencyInjection;
-using TransportBench.LoadHelper;
-using TransportBench.Measure;
-using TransportBench.Running;
 
 namespace TransportBench.Floor;
 

@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Net;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Connections;
 
 namespace TransportBench.Floor;
 

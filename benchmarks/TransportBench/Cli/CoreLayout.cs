@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace TransportBench.Cli;
 
 /// <summary>How a layout (<c>--layout</c>) places the server and the load generator.</summary>

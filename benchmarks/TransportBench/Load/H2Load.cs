@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using TransportBench.Cli;
-using TransportBench.Servers;
-
 namespace TransportBench.Load;
 
 /// <summary>Latency at a fixed offered rate, from h2load's per-request log; times in microseconds.</summary>

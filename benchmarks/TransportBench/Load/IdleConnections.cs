@@ -1,9 +1,5 @@
 using System.ComponentModel;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using TransportBench.Measure;
-using TransportBench.Servers;
 
 namespace TransportBench.Load;
 

@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using TransportBench.Cli;
-using TransportBench.Servers;
 
 namespace TransportBench.Load;
 

@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Measure;
 
 /// <summary>

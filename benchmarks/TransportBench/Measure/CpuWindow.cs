@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using TransportBench.Cli;
-
 namespace TransportBench.Measure;
 
 /// <summary>What the CPUs did during a timed run.</summary>

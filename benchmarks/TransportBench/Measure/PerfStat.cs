@@ -1,6 +1,3 @@
-using System.Globalization;
-using TransportBench.Servers;
-
 namespace TransportBench.Measure;
 
 /// <summary>Syscalls a server made during a counting pass.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using TransportBench.Servers;
-
 namespace TransportBench.Results;
 
 /// <summary>

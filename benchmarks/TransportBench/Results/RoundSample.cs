@@ -1,8 +1,3 @@
-using TransportBench.LoadHelper;
-using TransportBench.Load;
-using TransportBench.Measure;
-using TransportBench.Servers;
-
 namespace TransportBench.Results;
 
 /// <summary>One server measured once in one scenario: everything the runner observed, for the JSON file.</summary>

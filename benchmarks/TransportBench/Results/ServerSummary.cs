@@ -1,5 +1,3 @@
-using TransportBench.Servers;
-
 namespace TransportBench.Results;
 
 /// <summary>A syscall and how many of it a request costs.</summary>

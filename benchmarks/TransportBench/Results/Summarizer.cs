@@ -1,5 +1,3 @@
-using TransportBench.Servers;
-
 namespace TransportBench.Results;
 
 /// <summary>Reduces round samples to medians (robust to one noisy round on a shared machine) and ratios.</summary>

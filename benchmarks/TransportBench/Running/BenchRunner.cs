@@ -1,9 +1,3 @@
-using System.Globalization;
-using TransportBench.Cli;
-using TransportBench.Measure;
-using TransportBench.Results;
-using TransportBench.Servers;
-
 namespace TransportBench.Running;
 
 /// <summary>

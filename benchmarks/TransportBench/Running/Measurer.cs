@@ -1,12 +1,3 @@
-using System.Diagnostics;
-using TransportBench.Cli;
-using TransportBench.LoadHelper;
-using TransportBench.Load;
-using TransportBench.Measure;
-using TransportBench.Results;
-using TransportBench.Servers;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Running;
 
 /// <summary>

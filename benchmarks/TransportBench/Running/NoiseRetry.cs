@@ -1,5 +1,3 @@
-using TransportBench.Results;
-
 namespace TransportBench.Running;
 
 /// <summary>

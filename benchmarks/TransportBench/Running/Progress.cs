@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using TransportBench.Cli;
-using TransportBench.Results;
-
 namespace TransportBench.Running;
 
 /// <summary>

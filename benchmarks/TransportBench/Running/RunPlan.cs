@@ -1,6 +1,3 @@
-using TransportBench.Cli;
-using TransportBench.Servers;
-
 namespace TransportBench.Running;
 
 /// <summary>One measurement of a run: a server in a scenario in a round.</summary>

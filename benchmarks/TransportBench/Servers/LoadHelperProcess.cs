@@ -1,5 +1,3 @@
-using TransportBench.LoadHelper;
-
 namespace TransportBench.Servers;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using TransportBench.Cli;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Servers;
 
 /// <summary>What a server says about itself in its start line.</summary>

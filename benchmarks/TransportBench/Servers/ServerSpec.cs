@@ -1,6 +1,3 @@
-using System.Globalization;
-using TransportBench.Cli;
-
 namespace TransportBench.Servers;
 
 /// <summary>
