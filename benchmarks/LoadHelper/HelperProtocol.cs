@@ -69,13 +69,11 @@ internal sealed record FairnessResult(
     public double FloodMiBPerSecond => Seconds > 0 ? FloodBytes / Seconds / (1024 * 1024) : 0;
 }
 
-/// <summary>
-/// The one protocol between the runner and its load helper (TransportBench.LoadHelper, started by the runner, pinned
-/// where the work belongs): a <see cref="HelperJob"/> as one JSON line on the helper's standard input, a
-/// <see cref="HelperReply"/> as one JSON line on its standard output, marked with <see cref="Prefix"/> because the
-/// floor's Kestrel may log there too; as many jobs as the runner sends, until it closes the input. This file is
-/// compiled into both programs.
-/// </summary>
+/// <summary>The one protocol between the runner and its load helper (TransportBench.LoadHelper, started by the runner,
+/// pinned where the work belongs): a <see cref="HelperJob"/> as one JSON line on the helper's standard input, a <see
+/// cref="HelperReply"/> as one JSON line on its standard output, marked with <see cref="Prefix"/> because the floor's
+/// Kestrel may log there too; as many jobs as the runner sends, until it closes the input. This file is compiled into
+/// both programs.</summary>
 internal static class HelperProtocol
 {
     public const string Prefix = "TRANSPORTBENCH_REPLY ";

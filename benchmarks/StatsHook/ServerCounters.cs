@@ -2,11 +2,9 @@ using System.Globalization;
 
 namespace TransportBench.StatsHook;
 
-/// <summary>
-/// What the runner reads from inside a server before and after a timed run and at each warm-up step, as one line
-/// "ALLOCATED_BYTES JIT_COMPILED_METHODS" on the Unix socket named by <see cref="SocketVariable"/>. The same file is
-/// compiled into the hook and the runner, so both sides speak the same line.
-/// </summary>
+/// <summary>What the runner reads from inside a server before and after a timed run and at each warm-up step, as one
+/// line "ALLOCATED_BYTES JIT_COMPILED_METHODS" on the Unix socket named by <see cref="SocketVariable"/>. The same file
+/// is compiled into the hook and the runner, so both sides speak the same line.</summary>
 /// <param name="AllocatedBytes"><c>GC.GetTotalAllocatedBytes(precise: true)</c>: divided by requests, whether a server
 /// allocates per request.</param>
 /// <param name="JitCompiledMethods"><c>JitInfo.GetCompiledMethodCount()</c>: tier-ups included; when it stops

@@ -1,16 +1,12 @@
 namespace TransportBench.Fairness;
 
-/// <summary>
-/// The fairness scenario's two clients (issue 10): a flood connection streams one endless POST body as fast as the
-/// server takes it, while a small connection sends one tiny request at a time and times each round trip. On a server
-/// with one event loop both connections share it, so the small connection's latency shows whether a connection that
-/// always has data to read can starve the others.
-/// </summary>
-/// <remarks>
-/// Threading: each client runs on a thread of its own with blocking sockets (no thread pool between a response and its
-/// timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and read
-/// by the caller (Interlocked). The load helper runs it pinned to the load CPUs, like wrk.
-/// </remarks>
+/// <summary>The fairness scenario's two clients (issue 10): a flood connection streams one endless POST body as fast as
+/// the server takes it, while a small connection sends one tiny request at a time and times each round trip. On a
+/// server with one event loop both connections share it, so the small connection's latency shows whether a connection
+/// that always has data to read can starve the others.</summary>
+/// <remarks>Threading: each client runs on a thread of its own with blocking sockets (no thread pool between a response
+/// and its timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and
+/// read by the caller (Interlocked). The load helper runs it pinned to the load CPUs, like wrk.</remarks>
 internal sealed class FairnessClient(int port, string floodPath)
 {
     /// <summary>The flood's body: never completes (1 TiB would take hours at loopback speed).</summary>

@@ -1,11 +1,9 @@
 namespace TransportBench.Floor;
 
-/// <summary>
-/// A <see cref="PipeScheduler"/> that runs everything posted to it on one dedicated thread: the floor's client runs
-/// there and nowhere else, so its CPU time can be read from /proc for that one thread and subtracted from the
-/// process's, leaving Kestrel's own cost. Posting wakes the thread only when it sleeps (a futex, paid by the poster,
-/// as a transport pays to wake its loop).
-/// </summary>
+/// <summary>A <see cref="PipeScheduler"/> that runs everything posted to it on one dedicated thread: the floor's client
+/// runs there and nowhere else, so its CPU time can be read from /proc for that one thread and subtracted from the
+/// process's, leaving Kestrel's own cost. Posting wakes the thread only when it sleeps (a futex, paid by the poster, as
+/// a transport pays to wake its loop).</summary>
 internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 {
     // Guards _pending, _sleeping and _stopping.

@@ -3,10 +3,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// The SampleWeb app (same builder, same endpoints, same pre-encoded bytes from the linked MagePage.cs, same
-/// handlers) on the in-memory transport. Keep in step with src/SampleWeb/Program.cs.
-/// </summary>
+/// <summary>The SampleWeb app (same builder, same endpoints, same pre-encoded bytes from the linked MagePage.cs, same
+/// handlers) on the in-memory transport. Keep in step with src/SampleWeb/Program.cs.</summary>
 internal static class FloorApp
 {
     /// <param name="sampleDirectory">The published SampleWeb: its appsettings.json configures this app too. Its log

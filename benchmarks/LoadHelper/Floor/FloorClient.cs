@@ -1,12 +1,10 @@
 namespace TransportBench.Floor;
 
-/// <summary>
-/// Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: the scenario's number of
+/// <summary>Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: the scenario's number of
 /// connections at a time, each writing a batch (1 request, or 16 when pipelining), reading until every response of the
 /// batch arrived, and again. Where the scenario closes connections (churn, sessions), the last request of a connection
-/// says <c>Connection: close</c>, Kestrel ends it, and a new connection takes its place, as wrk reconnects.
-/// Everything here runs on the client thread (the pipes schedule the client's continuations there).
-/// </summary>
+/// says <c>Connection: close</c>, Kestrel ends it, and a new connection takes its place, as wrk reconnects. Everything
+/// here runs on the client thread (the pipes schedule the client's continuations there).</summary>
 internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler scheduler, InMemoryListener listener, MemoryPool<byte> pool)
 {
     private readonly byte[] _batch = CreateBatch(scenario, close: false);
@@ -126,10 +124,8 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
         }
     }
 
-    /// <summary>
-    /// The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it, a body where the scenario
-    /// uploads, and <c>Connection: close</c> on a connection's last request.
-    /// </summary>
+    /// <summary>The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it, a body where the
+    /// scenario uploads, and <c>Connection: close</c> on a connection's last request.</summary>
     private static byte[] CreateBatch(Scenario scenario, bool close)
     {
         var request = new StringBuilder();

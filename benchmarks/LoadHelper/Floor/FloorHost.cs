@@ -2,11 +2,10 @@ using System.Runtime;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// The floor in the load helper, pinned and configured as the servers are: the app on the in-memory transport,
+/// <summary>The floor in the load helper, pinned and configured as the servers are: the app on the in-memory transport,
 /// started once, then one scenario per <see cref="FloorJob"/>, as the runner measures a server it keeps for the round:
-/// warm-up until the JIT is quiet (<see cref="WarmupRule"/>, the JIT's count read in-process), then the timed run.
-/// </summary>
+/// warm-up until the JIT is quiet (<see cref="WarmupRule"/>, the JIT's count read in-process), then the timed
+/// run.</summary>
 internal sealed class FloorHost : IAsyncDisposable
 {
     private readonly WebApplication _app;

@@ -3,12 +3,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// A Kestrel connection made of two in-process pipes and nothing else: what Kestrel costs with a transport that costs
-/// nothing. The pipes are set up as the Sockets transport sets up its own (same pool, same 1 MiB / 64 KiB
-/// back-pressure limits, the app reading input on the thread pool); the "transport" side is the floor's client,
-/// which runs on <see cref="ClientThreadScheduler"/>.
-/// </summary>
+/// <summary>A Kestrel connection made of two in-process pipes and nothing else: what Kestrel costs with a transport
+/// that costs nothing. The pipes are set up as the Sockets transport sets up its own (same pool, same 1 MiB / 64 KiB
+/// back-pressure limits, the app reading input on the thread pool); the "transport" side is the floor's client, which
+/// runs on <see cref="ClientThreadScheduler"/>.</summary>
 internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature,
     IConnectionItemsFeature, IMemoryPoolFeature, IConnectionEndPointFeature
 {

@@ -2,10 +2,8 @@ using System.Threading.Channels;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// Registered after Kestrel's own factory, so Kestrel binds its endpoint here (the last registered factory wins)
-/// and no socket is ever opened.
-/// </summary>
+/// <summary>Registered after Kestrel's own factory, so Kestrel binds its endpoint here (the last registered factory
+/// wins) and no socket is ever opened.</summary>
 internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
 {
     private readonly TaskCompletionSource<InMemoryListener> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);

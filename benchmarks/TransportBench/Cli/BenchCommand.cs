@@ -3,16 +3,13 @@ using System.CommandLine.Parsing;
 
 namespace TransportBench.Cli;
 
-/// <summary>
-/// The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every value
-/// checked while parsing (a wrong one is a message and exit code 2 before anything runs). <see cref="Bind"/> makes the
-/// <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults for <see cref="BenchOptions.QuickRun"/>, and an
-/// option given explicitly wins either way.
-/// </summary>
-/// <remarks>
-/// A default that is not a plain value (the scenario's, the machine's, the run's) is written into the description as
-/// "[default: …]", the form System.CommandLine gives the others: its help builder's customisation is internal in 3.0.
-/// </remarks>
+/// <summary>The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every
+/// value checked while parsing (a wrong one is a message and exit code 2 before anything runs). <see cref="Bind"/>
+/// makes the <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults for <see cref="BenchOptions.QuickRun"/>, and
+/// an option given explicitly wins either way.</summary>
+/// <remarks>A default that is not a plain value (the scenario's, the machine's, the run's) is written into the
+/// description as "[default: …]", the form System.CommandLine gives the others: its help builder's customisation is
+/// internal in 3.0.</remarks>
 internal sealed class BenchCommand
 {
     private static readonly BenchOptions Defaults = new();

@@ -1,18 +1,16 @@
 namespace TransportBench.Cli;
 
-/// <summary>
-/// What one run measures and how, made once from the command line (<see cref="BenchCommand"/>, whose help says what
-/// each option does). The initializers are the defaults; <see cref="QuickRun"/> holds what <c>--quick</c> changes.
-/// </summary>
+/// <summary>What one run measures and how, made once from the command line (<see cref="BenchCommand"/>, whose help says
+/// what each option does). The initializers are the defaults; <see cref="QuickRun"/> holds what <c>--quick</c>
+/// changes.</summary>
 internal sealed record BenchOptions
 {
     /// <summary>Measured time of each load run, or null for each scenario's own (<see cref="Scenario.DefaultSeconds"/>).</summary>
     public TimeSpan? Duration { get; init; }
 
-    /// <summary>
-    /// 20 s: on one CPU a new process's tiering pauses between waves for several seconds in the first 10–20 s, so an
-    /// earlier quiet spell is not the end of it (a process kept for the round starts from WarmupRule.ReusedLeast).
-    /// </summary>
+    /// <summary>20 s: on one CPU a new process's tiering pauses between waves for several seconds in the first 10–20 s,
+    /// so an earlier quiet spell is not the end of it (a process kept for the round starts from
+    /// WarmupRule.ReusedLeast).</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(20);
 
     public TimeSpan WarmupMax { get; init; } = TimeSpan.FromSeconds(60);

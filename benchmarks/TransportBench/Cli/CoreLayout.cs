@@ -15,11 +15,9 @@ internal enum LayoutKind
     Split,
 }
 
-/// <summary>
-/// Which CPUs the server and the load generator run on, by layout (<see cref="LayoutKind"/>). Pinned and split, they
-/// never share one: a load generator on the server's CPU steals exactly the time being measured. Pinning goes through
-/// <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.
-/// </summary>
+/// <summary>Which CPUs the server and the load generator run on, by layout (<see cref="LayoutKind"/>). Pinned and
+/// split, they never share one: a load generator on the server's CPU steals exactly the time being measured. Pinning
+/// goes through <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.</summary>
 internal sealed class CoreLayout
 {
     /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
@@ -57,10 +55,8 @@ internal sealed class CoreLayout
     /// <summary>A sentence for the terminal and the reports.</summary>
     public string Description { get; }
 
-    /// <summary>
-    /// The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2 CPUs the
-    /// server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
-    /// </summary>
+    /// <summary>The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2
+    /// CPUs the server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.</summary>
     public static CoreLayout Pinned(IReadOnlyList<int> available)
     {
         if (available.Count < 2)
@@ -106,10 +102,9 @@ internal sealed class CoreLayout
         return (string.Join(',', available.Skip(half)), string.Join(',', available.Take(half)));
     }
 
-    /// <summary>
-    /// This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU and one
-    /// event loop do with two connections, whatever the machine. Shared pins nothing, so only the one loop stays.
-    /// </summary>
+    /// <summary>This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU
+    /// and one event loop do with two connections, whatever the machine. Shared pins nothing, so only the one loop
+    /// stays.</summary>
     public CoreLayout WithOneServerCpu() => Kind == LayoutKind.Shared ? this
         : new CoreLayout(Kind, Name, _available, ServerCpuList[0].ToString(CultureInfo.InvariantCulture), LoadCpus, LoadCpuCount, Description);
 
@@ -124,9 +119,7 @@ internal sealed class CoreLayout
     }
 }
 
-/// <summary>
-/// CPU lists in the kernel's and taskset's syntax ("0-3,5"), and the CPUs this process may use.
-/// </summary>
+/// <summary>CPU lists in the kernel's and taskset's syntax ("0-3,5"), and the CPUs this process may use.</summary>
 internal static class CpuList
 {
     /// <summary>The CPUs in <paramref name="list"/>, in the order written; null, with why, when it is not a CPU list.</summary>

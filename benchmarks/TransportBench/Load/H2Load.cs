@@ -16,21 +16,19 @@ internal sealed record FixedRateResult(
     long P999Micros,
     long MaxMicros);
 
-/// <summary>
-/// h2load (Debian nghttp2-client), two ways. At saturation over HTTP/2 (wrk speaks HTTP/1.1 only): h2c with prior
-/// knowledge, the scenario's connections each keeping <see cref="Scenario.Streams"/> requests in flight; its summary
-/// gives counts, not percentiles, so the result has no latency.
-/// At a fixed rate, over HTTP/1.1 keep-alive at <c>--rps</c> per connection: its rate timer keeps a count of requests
-/// owed and sends them as soon as the connection is free, so the offered load stays constant even when responses are
-/// late (hey -q, the alternative, drops ticks instead: it offered 6,964 of 10,240 req/s here).
-/// Its summary has no percentiles, so the runner computes them from <c>--log-file</c>.
-/// All clients of one h2load process start their rate timers together and fire together: with 64 clients in one
-/// process, 64 requests arrive every 1/rps-per-client seconds and latency measures the time to drain that burst (mean
-/// 2.7 ms against 0.7 ms for a lone client, sockets at 8,400 req/s here). One process per connection would remove the
-/// bursts, but a lone-client h2load costs ~150 µs of CPU per request (against ~19 µs with 64 clients) and 64 of them
-/// saturate the load CPU. So the load is split over <see cref="Processes"/> processes started one after another:
-/// their timer phases spread at random over the period, and bursts shrink to connections / <see cref="Processes"/>.
-/// </summary>
+/// <summary>h2load (Debian nghttp2-client), two ways. At saturation over HTTP/2 (wrk speaks HTTP/1.1 only): h2c with
+/// prior knowledge, the scenario's connections each keeping <see cref="Scenario.Streams"/> requests in flight; its
+/// summary gives counts, not percentiles, so the result has no latency. At a fixed rate, over HTTP/1.1 keep-alive at
+/// <c>--rps</c> per connection: its rate timer keeps a count of requests owed and sends them as soon as the connection
+/// is free, so the offered load stays constant even when responses are late (hey -q, the alternative, drops ticks
+/// instead: it offered 6,964 of 10,240 req/s here). Its summary has no percentiles, so the runner computes them from
+/// <c>--log-file</c>. All clients of one h2load process start their rate timers together and fire together: with 64
+/// clients in one process, 64 requests arrive every 1/rps-per-client seconds and latency measures the time to drain
+/// that burst (mean 2.7 ms against 0.7 ms for a lone client, sockets at 8,400 req/s here). One process per connection
+/// would remove the bursts, but a lone-client h2load costs ~150 µs of CPU per request (against ~19 µs with 64 clients)
+/// and 64 of them saturate the load CPU. So the load is split over <see cref="Processes"/> processes started one after
+/// another: their timer phases spread at random over the period, and bursts shrink to connections / <see
+/// cref="Processes"/>.</summary>
 internal static partial class H2Load
 {
     /// <summary>h2load processes per run: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
@@ -82,10 +80,9 @@ internal static partial class H2Load
         }
     }
 
-    /// <summary>
-    /// The latencies of h2load's <c>--log-file</c> rows: start (µs since the epoch) TAB status (-1: failed) TAB µs to
-    /// the end of the response. Requests with a status other than 2xx count as failed; nearest-rank percentiles.
-    /// </summary>
+    /// <summary>The latencies of h2load's <c>--log-file</c> rows: start (µs since the epoch) TAB status (-1: failed)
+    /// TAB µs to the end of the response. Requests with a status other than 2xx count as failed; nearest-rank
+    /// percentiles.</summary>
     /// <exception cref="InvalidOperationException">No request completed.</exception>
     internal static FixedRateResult SummarizeLog(IReadOnlyList<string> lines, double rate)
     {

@@ -14,11 +14,9 @@ internal sealed record IdleResult(int Target, int Opened, long RssBeforeKib, lon
     public double BytesPerConnection => Opened > 0 ? (RssAfterKib - RssBeforeKib) * 1024.0 / Opened : 0;
 }
 
-/// <summary>
-/// Opens many keep-alive connections from the runner itself (raw sockets, in batches), one request each, then leaves
-/// them idle and reads the server's RSS. Closing sends RST (linger 0): no TIME_WAIT left to eat the ephemeral ports
-/// the next round needs.
-/// </summary>
+/// <summary>Opens many keep-alive connections from the runner itself (raw sockets, in batches), one request each, then
+/// leaves them idle and reads the server's RSS. Closing sends RST (linger 0): no TIME_WAIT left to eat the ephemeral
+/// ports the next round needs.</summary>
 internal static class IdleConnections
 {
     private const int BatchSize = 500;
@@ -121,11 +119,9 @@ internal static class IdleConnections
     }
 }
 
-/// <summary>
-/// RLIMIT_NOFILE of the runner, raised for the idle scenario's thousands of connections: glibc's <c>prlimit</c> on
-/// this process, a <c>struct rlimit</c> being two 64-bit words (soft, hard). The runner's own, so that it references
-/// no test library.
-/// </summary>
+/// <summary>RLIMIT_NOFILE of the runner, raised for the idle scenario's thousands of connections: glibc's
+/// <c>prlimit</c> on this process, a <c>struct rlimit</c> being two 64-bit words (soft, hard). The runner's own, so
+/// that it references no test library.</summary>
 internal static unsafe partial class OpenFilesLimit
 {
     /// <summary>RLIMIT_NOFILE on Linux (every architecture .NET runs on).</summary>

@@ -3,13 +3,11 @@ using System.Buffers.Text;
 
 namespace TransportBench.Load;
 
-/// <summary>
-/// Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then a body framed by
-/// Content-Length or by chunked encoding (the shapes without Content-Length: a minimal API's string, streams,
-/// events). One instance per connection, used by its client only (the floor's), or one per response
-/// (<see cref="HoldsResponse"/>: the idle and fairness clients). Allocates nothing unless a header block spans pipe
-/// segments.
-/// </summary>
+/// <summary>Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then a body
+/// framed by Content-Length or by chunked encoding (the shapes without Content-Length: a minimal API's string, streams,
+/// events). One instance per connection, used by its client only (the floor's), or one per response (<see
+/// cref="HoldsResponse"/>: the idle and fairness clients). Allocates nothing unless a header block spans pipe
+/// segments.</summary>
 internal sealed class ResponseCounter
 {
     private enum State
@@ -56,10 +54,8 @@ internal sealed class ResponseCounter
         return whole;
     }
 
-    /// <summary>
-    /// Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the first byte
-    /// not consumed (a partial header block or chunk-size line). Returns the responses completed.
-    /// </summary>
+    /// <summary>Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the
+    /// first byte not consumed (a partial header block or chunk-size line). Returns the responses completed.</summary>
     public int Consume(ref ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);

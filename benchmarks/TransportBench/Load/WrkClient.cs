@@ -2,11 +2,9 @@ using System.Text.Json;
 
 namespace TransportBench.Load;
 
-/// <summary>
-/// Saturating HTTP/1.1 load with wrk (over TLS for https URLs): one thread per load CPU, keep-alive connections;
-/// pipelining, POST bodies and connection closing through the Lua script (Load/bench.lua). wrk takes whole seconds,
-/// so durations round up.
-/// </summary>
+/// <summary>Saturating HTTP/1.1 load with wrk (over TLS for https URLs): one thread per load CPU, keep-alive
+/// connections; pipelining, POST bodies and connection closing through the Lua script (Load/bench.lua). wrk takes whole
+/// seconds, so durations round up.</summary>
 internal static class WrkClient
 {
     private const string ResultPrefix = "WRK_RESULT ";
@@ -42,10 +40,9 @@ internal static class WrkClient
         return Parse(run);
     }
 
-    /// <summary>
-    /// The WRK_RESULT line bench.lua's done() prints. wrk's own error lines ("Socket errors: connect N, read N, write
-    /// N, timeout N", "Non-2xx or 3xx responses: N") carry the same counts, and the line adds them up the same way.
-    /// </summary>
+    /// <summary>The WRK_RESULT line bench.lua's done() prints. wrk's own error lines ("Socket errors: connect N, read
+    /// N, write N, timeout N", "Non-2xx or 3xx responses: N") carry the same counts, and the line adds them up the same
+    /// way.</summary>
     /// <exception cref="InvalidOperationException">wrk failed, or its output has no whole result line (cut short).</exception>
     internal static LoadResult Parse(ToolResult run)
     {

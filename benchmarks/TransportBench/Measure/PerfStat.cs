@@ -17,15 +17,13 @@ internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, lon
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 
-/// <summary>
-/// Counts a server's syscalls with <c>perf stat -p PID</c> on syscall tracepoints, in a pass of its own after the
-/// timed one: tracepoints cost a little per syscall, far less than strace (which slows a server ~20× and changes its
-/// batching), but not nothing. One counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total, rather
-/// than <c>syscalls:sys_enter_*</c>, which opens ~350 counters per thread and runs out of file descriptors.
+/// <summary>Counts a server's syscalls with <c>perf stat -p PID</c> on syscall tracepoints, in a pass of its own after
+/// the timed one: tracepoints cost a little per syscall, far less than strace (which slows a server ~20× and changes
+/// its batching), but not nothing. One counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total,
+/// rather than <c>syscalls:sys_enter_*</c>, which opens ~350 counters per thread and runs out of file descriptors.
 /// Note: an eventfd wake-up is a <c>write</c>, so the breakdown's <c>write</c> counts both; the separate count of
 /// writes that send response bytes (<see cref="SyscallCounts.SocketWrites"/>) leaves the 8-byte ones out with a
-/// tracepoint filter on a second <c>write</c> counter.
-/// </summary>
+/// tracepoint filter on a second <c>write</c> counter.</summary>
 internal static class PerfStat
 {
     /// <summary>The syscalls a transport spends time in, per request or per loop iteration.</summary>
@@ -74,11 +72,9 @@ internal static class PerfStat
         return failure is null ? null : $"perf cannot count syscall tracepoints: {failure}";
     }
 
-    /// <summary>
-    /// Counts the syscalls of <paramref name="pid"/> while <paramref name="load"/> runs (it returns the requests it
-    /// completed). perf attaches before the load and detaches half a second after it; the idle edges add a handful of
-    /// timer syscalls, nothing per request.
-    /// </summary>
+    /// <summary>Counts the syscalls of <paramref name="pid"/> while <paramref name="load"/> runs (it returns the
+    /// requests it completed). perf attaches before the load and detaches half a second after it; the idle edges add a
+    /// handful of timer syscalls, nothing per request.</summary>
     public static async Task<SyscallCounts> CountAsync(
         int pid, TimeSpan loadDuration, Func<Task<long>> load, CancellationToken cancellationToken)
     {
@@ -107,11 +103,9 @@ internal static class PerfStat
         }
     }
 
-    /// <summary>
-    /// Whether a failed pass failed only because a thread of the server ended while perf attached to each of its
-    /// threads (perf lists them, then opens its counters on each: one gone in between is ESRCH, "No such process").
-    /// Counting again is then sound; any other failure is the report's.
-    /// </summary>
+    /// <summary>Whether a failed pass failed only because a thread of the server ended while perf attached to each of
+    /// its threads (perf lists them, then opens its counters on each: one gone in between is ESRCH, "No such process").
+    /// Counting again is then sound; any other failure is the report's.</summary>
     public static bool FailedOnAThreadThatEnded(string failure) =>
         failure.Contains("perf stat failed", StringComparison.Ordinal)
         && failure.Contains("(No such process)", StringComparison.Ordinal);
@@ -125,10 +119,9 @@ internal static class PerfStat
         return result.ExitCode == 0 && counted ? null : result.Tail(3);
     }
 
-    /// <summary>
-    /// The counters, then a second write counter filtered to writes that are not 8 bytes (see the record), and the
-    /// scheduler's software events, which cost nothing per syscall (hardware counters are not there in most VMs).
-    /// </summary>
+    /// <summary>The counters, then a second write counter filtered to writes that are not 8 bytes (see the record), and
+    /// the scheduler's software events, which cost nothing per syscall (hardware counters are not there in most
+    /// VMs).</summary>
     private static string[] EventArguments() =>
     [
         "-e", "context-switches,cpu-migrations",

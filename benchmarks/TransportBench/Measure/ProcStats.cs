@@ -1,9 +1,7 @@
 namespace TransportBench.Measure;
 
-/// <summary>
-/// Reads a process's CPU time and memory from /proc. CPU comes in clock ticks (USER_HZ, 100 on Linux: 10 ms), so a
-/// measurement needs about a second of busy CPU for 1 % precision; the runner's default runs are 10 s.
-/// </summary>
+/// <summary>Reads a process's CPU time and memory from /proc. CPU comes in clock ticks (USER_HZ, 100 on Linux: 10 ms),
+/// so a measurement needs about a second of busy CPU for 1 % precision; the runner's default runs are 10 s.</summary>
 internal static class ProcStats
 {
     private const double TicksPerSecond = 100;
@@ -46,10 +44,9 @@ internal static class ProcStats
     /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
 
-    /// <summary>
-    /// Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux 4.0
-    /// on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel refused.
-    /// </summary>
+    /// <summary>Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>,
+    /// Linux 4.0 on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel
+    /// refused.</summary>
     public static bool TryResetPeakRss(int pid)
     {
         try

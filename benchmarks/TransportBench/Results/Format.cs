@@ -1,9 +1,7 @@
 namespace TransportBench.Results;
 
-/// <summary>
-/// How numbers look in the terminal, Markdown and SVG (invariant culture, "n/a" for missing), and results.md's table
-/// rows: a header with the separator that goes with it, and rows.
-/// </summary>
+/// <summary>How numbers look in the terminal, Markdown and SVG (invariant culture, "n/a" for missing), and results.md's
+/// table rows: a header with the separator that goes with it, and rows.</summary>
 internal static class Format
 {
     public const string Missing = "n/a";

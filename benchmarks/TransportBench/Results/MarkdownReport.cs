@@ -1,9 +1,7 @@
 namespace TransportBench.Results;
 
-/// <summary>
-/// results.md: the machine, an overview of ratios, where the CPU goes, scaling efficiency, a table per scenario (every
-/// server's medians, in the columns that scenario has), and every error verbatim.
-/// </summary>
+/// <summary>results.md: the machine, an overview of ratios, where the CPU goes, scaling efficiency, a table per
+/// scenario (every server's medians, in the columns that scenario has), and every error verbatim.</summary>
 internal static class MarkdownReport
 {
     public static string Render(RunReport report)
@@ -101,12 +99,10 @@ internal static class MarkdownReport
         return md.AppendLine();
     }
 
-    /// <summary>
-    /// Issue 9: where a request's CPU goes, per scenario and server. floor = Kestrel and the app alone; kernel = the
-    /// server's stime per request; user above floor = its utime per request minus the floor's whole cost, i.e. what
-    /// the transport and the runtime (thread pool, socket engine) add in user code. The three add up to the server's
-    /// CPU per request. Without a floor (TLS, h2, fixed rate) only the kernel part is known.
-    /// </summary>
+    /// <summary>Issue 9: where a request's CPU goes, per scenario and server. floor = Kestrel and the app alone; kernel
+    /// = the server's stime per request; user above floor = its utime per request minus the floor's whole cost, i.e.
+    /// what the transport and the runtime (thread pool, socket engine) add in user code. The three add up to the
+    /// server's CPU per request. Without a floor (TLS, h2, fixed rate) only the kernel part is known.</summary>
     private static void AppendCpuBreakdown(StringBuilder md, RunReport report)
     {
         var servers = report.ServerNames().Where(s => s != ServerSpec.FloorName).ToList();

@@ -31,10 +31,8 @@ internal sealed class RoundSample
     /// <summary>How busy the server, the load CPUs and other processes on the server CPUs were during the timed run.</summary>
     public CpuUse? Cpu { get; set; }
 
-    /// <summary>
-    /// VmHWM at the end of the scenario, KiB: the process's peak since the scenario began (since it started, for a new
-    /// one), the round's earlier scenarios left out, but not what they left in its heap and pools.
-    /// </summary>
+    /// <summary>VmHWM at the end of the scenario, KiB: the process's peak since the scenario began (since it started,
+    /// for a new one), the round's earlier scenarios left out, but not what they left in its heap and pools.</summary>
     public long? PeakRssKib { get; set; }
 
     /// <summary>The floor only: CPU of its in-process client, per request, excluded from <see cref="CpuMicrosPerRequest"/>.</summary>
@@ -54,10 +52,8 @@ internal sealed class RoundSample
     /// <summary>Why <see cref="Syscalls"/> is missing, when it is.</summary>
     public string? SyscallsUnavailable { get; set; }
 
-    /// <summary>
-    /// Whether the measurement started its server process (a warm-up from --warmup) rather than using the one its
-    /// server kept from the round's earlier scenarios (from Running/WarmupRule.ReusedLeast).
-    /// </summary>
+    /// <summary>Whether the measurement started its server process (a warm-up from --warmup) rather than using the one
+    /// its server kept from the round's earlier scenarios (from Running/WarmupRule.ReusedLeast).</summary>
     public bool NewProcess { get; init; }
 
     /// <summary>Seconds of load before the timed run (see Measurer.WarmUpAsync).</summary>

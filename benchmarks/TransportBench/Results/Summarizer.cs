@@ -99,10 +99,9 @@ internal static class Summarizer
         IdleRatio = Ratio(summary.IdleBytesPerConnection, baseline?.IdleBytesPerConnection),
     };
 
-    /// <summary>
-    /// Scaling efficiency: per server and scenario, CPU per request in each layout that is not pinned ÷ pinned, where
-    /// both were measured (above 1: a request costs more CPU when the server spreads over more CPUs or shares them).
-    /// </summary>
+    /// <summary>Scaling efficiency: per server and scenario, CPU per request in each layout that is not pinned ÷
+    /// pinned, where both were measured (above 1: a request costs more CPU when the server spreads over more CPUs or
+    /// shares them).</summary>
     public static List<(string Layout, Scenario Scenario, string Server, double Ratio)> ScalingEfficiency(IReadOnlyList<ScenarioSummary> summaries) =>
     [
         .. from other in summaries.Where(s => s.Layout != "pinned")

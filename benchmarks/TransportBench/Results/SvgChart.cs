@@ -1,10 +1,8 @@
 namespace TransportBench.Results;
 
-/// <summary>
-/// results.svg, drawn by hand (no charting package): requests/s and CPU per request against sockets for each
-/// scenario, the two figures a reader compares first (the percentiles are results.md's). Bars run sideways, one row
-/// per server under each scenario's name, so eighteen scenarios stay readable; one colour per server.
-/// </summary>
+/// <summary>results.svg, drawn by hand (no charting package): requests/s and CPU per request against sockets for each
+/// scenario, the two figures a reader compares first (the percentiles are results.md's). Bars run sideways, one row per
+/// server under each scenario's name, so eighteen scenarios stay readable; one colour per server.</summary>
 internal static class SvgChart
 {
     private const int Width = 960;

@@ -1,9 +1,8 @@
 namespace TransportBench.Running;
 
-/// <summary>
-/// What the run shows while it runs, as plain lines (a terminal, a CI log and a file read the same): a line per step
-/// with the time spent and the time left (<see cref="RunEstimate.TimeLeft"/>), and lines about its result.
-/// </summary>
+/// <summary>What the run shows while it runs, as plain lines (a terminal, a CI log and a file read the same): a line
+/// per step with the time spent and the time left (<see cref="RunEstimate.TimeLeft"/>), and lines about its
+/// result.</summary>
 /// <remarks>Threads: the run calls it one step at a time.</remarks>
 internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, BenchOptions options)
 {
@@ -33,12 +32,10 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
         time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", System.Globalization.CultureInfo.InvariantCulture);
 }
 
-/// <summary>
-/// How long a run will take. A step's length is mostly its warm-up, which ends when the server's JIT goes quiet: no
-/// constant says how long that is on another machine. So before the run only the bounds are known (each warm-up at
-/// its least, or at --warmup-max); while it runs, each step left is estimated by the steps of its kind this run has
-/// already measured (their mean), and by its least until one has.
-/// </summary>
+/// <summary>How long a run will take. A step's length is mostly its warm-up, which ends when the server's JIT goes
+/// quiet: no constant says how long that is on another machine. So before the run only the bounds are known (each
+/// warm-up at its least, or at --warmup-max); while it runs, each step left is estimated by the steps of its kind this
+/// run has already measured (their mean), and by its least until one has.</summary>
 internal static class RunEstimate
 {
     /// <summary>Steps alike in length: the floor or a server, a new process or a kept one, and the idle and fairness

@@ -17,10 +17,8 @@ internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
         new($"{tool} failed (exit {ExitCode}{(TimedOut ? ", timed out" : "")}):\n{Tail()}");
 }
 
-/// <summary>
-/// Every process the runner starts, so that none outlives it: on normal exit, on Ctrl+C (the runner cancels, then
-/// kills) and on SIGTERM (ProcessExit) all of them are killed with their process trees.
-/// </summary>
+/// <summary>Every process the runner starts, so that none outlives it: on normal exit, on Ctrl+C (the runner cancels,
+/// then kills) and on SIGTERM (ProcessExit) all of them are killed with their process trees.</summary>
 internal static class ChildProcesses
 {
     // Concurrent: registered from any thread, killed from the exit handlers. Keyed by the object, not the pid: a
@@ -31,10 +29,8 @@ internal static class ChildProcesses
     // threads while the exit handlers kill, and would otherwise start the next server after the last kill.
     private static volatile bool s_closed;
 
-    /// <summary>
-    /// Starts a child, its output read by the runner, <paramref name="environment"/>'s variables set (value) or removed
-    /// (null), and registers it in the same step; refuses once the runner is stopping.
-    /// </summary>
+    /// <summary>Starts a child, its output read by the runner, <paramref name="environment"/>'s variables set (value)
+    /// or removed (null), and registers it in the same step; refuses once the runner is stopping.</summary>
     /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
     public static Process Start(
         string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null,

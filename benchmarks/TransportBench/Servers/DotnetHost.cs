@@ -1,10 +1,8 @@
 namespace TransportBench.Servers;
 
-/// <summary>
-/// Finds the <c>dotnet</c> host and the repository, whichever way the runner was started, and publishes the Release
-/// SampleWeb once into artifacts/bench/SampleWeb, so every server runs the same binary and no server pays for a build
-/// or the SDK's `dotnet run` wrapper process.
-/// </summary>
+/// <summary>Finds the <c>dotnet</c> host and the repository, whichever way the runner was started, and publishes the
+/// Release SampleWeb once into artifacts/bench/SampleWeb, so every server runs the same binary and no server pays for a
+/// build or the SDK's `dotnet run` wrapper process.</summary>
 internal static class DotnetHost
 {
     /// <summary>The dotnet executable: this process when it is dotnet, the SDK's DOTNET_HOST_PATH, or PATH.</summary>

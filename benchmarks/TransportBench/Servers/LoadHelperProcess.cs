@@ -1,11 +1,9 @@
 namespace TransportBench.Servers;
 
-/// <summary>
-/// The runner's load helper (benchmarks/LoadHelper, beside the runner's DLL) in a child process pinned to
+/// <summary>The runner's load helper (benchmarks/LoadHelper, beside the runner's DLL) in a child process pinned to
 /// <c>cpus</c>: the floor on the server CPUs, kept for a round as a server is; the fairness clients on the load CPUs,
-/// one process per load run as wrk is. Each <see cref="RunAsync"/> sends one job and reads its reply
-/// (<see cref="HelperProtocol"/>). Disposing ends the helper.
-/// </summary>
+/// one process per load run as wrk is. Each <see cref="RunAsync"/> sends one job and reads its reply (<see
+/// cref="HelperProtocol"/>). Disposing ends the helper.</summary>
 internal sealed class LoadHelperProcess : ChildProcess
 {
     /// <param name="cpus">taskset list, or null for no pinning.</param>

@@ -9,10 +9,8 @@ internal sealed record ServerIdentity(string Transport, int ProcessorCount, stri
 /// <summary>A server that did not come up (build missing, crash at start, no start line): skipped for the rest of the run.</summary>
 internal sealed class ServerStartException(string message) : Exception(message);
 
-/// <summary>
-/// One SampleWeb process on 127.0.0.1 and a free port, pinned to the server CPUs. Ready when it logs its start line;
-/// a server that exits or stays silent instead fails with its last output lines. Disposing kills it.
-/// </summary>
+/// <summary>One SampleWeb process on 127.0.0.1 and a free port, pinned to the server CPUs. Ready when it logs its start
+/// line; a server that exits or stays silent instead fails with its last output lines. Disposing kills it.</summary>
 internal sealed partial class ServerProcess : ChildProcess
 {
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);

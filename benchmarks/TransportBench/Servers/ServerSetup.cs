@@ -3,13 +3,11 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace TransportBench.Servers;
 
-/// <summary>
-/// How the runner launches SampleWeb, the same for every server and every scenario, so that one process can serve
-/// all the scenarios of a round: the control endpoint (HTTP/1.1: the runner's /bench/stats and every HTTP/1.1
+/// <summary>How the runner launches SampleWeb, the same for every server and every scenario, so that one process can
+/// serve all the scenarios of a round: the control endpoint (HTTP/1.1: the runner's /bench/stats and every HTTP/1.1
 /// scenario), an HTTPS endpoint (HTTP/1.1 over TLS with the runner's certificate) and an h2c endpoint (HTTP/2 only,
-/// cleartext), all declared in Kestrel's configuration, which then ignores --urls; and the /shapes/ endpoints. Only
-/// the fairness scenario asks for more: one event loop.
-/// </summary>
+/// cleartext), all declared in Kestrel's configuration, which then ignores --urls; and the /shapes/ endpoints. Only the
+/// fairness scenario asks for more: one event loop.</summary>
 /// <param name="ControlPort">The HTTP/1.1 port.</param>
 /// <param name="TlsUrl">The HTTPS endpoint, e.g. https://127.0.0.1:40124.</param>
 /// <param name="H2cUrl">The HTTP/2 cleartext endpoint.</param>
@@ -79,11 +77,10 @@ internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl
     }
 }
 
-/// <summary>
-/// The TLS scenarios' server certificate: self-signed for 127.0.0.1, ECDSA P-256 (what a modern site serves; an RSA
-/// handshake would cost several times more and bury the transport under crypto), made fresh for each run and written
-/// as a PKCS#12 file SampleWeb loads through Kestrel's configuration. wrk does not verify certificates.
-/// </summary>
+/// <summary>The TLS scenarios' server certificate: self-signed for 127.0.0.1, ECDSA P-256 (what a modern site serves;
+/// an RSA handshake would cost several times more and bury the transport under crypto), made fresh for each run and
+/// written as a PKCS#12 file SampleWeb loads through Kestrel's configuration. wrk does not verify
+/// certificates.</summary>
 /// <param name="Path">The .pfx file.</param>
 /// <param name="Password">Its password (random per run; the key protects nothing but this benchmark).</param>
 internal sealed record BenchCertificate(string Path, string Password)

@@ -1,9 +1,8 @@
 namespace TransportBench.Servers;
 
-/// <summary>
-/// One server under test: SampleWeb with a transport switch and environment, or the in-memory floor. Everything not
-/// named here is identical for all servers (same binary, CPUs, DOTNET_PROCESSOR_COUNT, GC settings, log levels).
-/// </summary>
+/// <summary>One server under test: SampleWeb with a transport switch and environment, or the in-memory floor.
+/// Everything not named here is identical for all servers (same binary, CPUs, DOTNET_PROCESSOR_COUNT, GC settings, log
+/// levels).</summary>
 /// <param name="Name">Report name; "sockets" is the baseline every ratio refers to.</param>
 /// <param name="Transport">SampleWeb's <c>--transport</c> value; null for the in-memory floor.</param>
 /// <param name="Environment">Variables set (value) or removed (null) for this server's process.</param>
