@@ -65,7 +65,6 @@ internal sealed record FairnessResult(
     string? Error)
 {
     public double RoundTripsPerSecond => Seconds > 0 ? RoundTrips / Seconds : 0;
-
     public double FloodMiBPerSecond => Seconds > 0 ? FloodBytes / Seconds / (1024 * 1024) : 0;
 }
 
@@ -77,10 +76,7 @@ internal sealed record FairnessResult(
 internal static class HelperProtocol
 {
     public const string Prefix = "TRANSPORTBENCH_REPLY ";
-
     private static readonly JsonSerializerOptions Json = new();
-
     public static string Write<T>(T message) => JsonSerializer.Serialize(message, Json);
-
     public static T? Read<T>(string line) => JsonSerializer.Deserialize<T>(line, Json);
 }

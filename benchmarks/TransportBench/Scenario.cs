@@ -35,7 +35,6 @@ internal sealed record Scenario(string Name, string Path, int Connections, int P
     /// <summary>0: keep-alive for the whole run. 1: <c>Connection: close</c> on every request, a new connection each. N: every
     /// Nth request of a load thread closes its connection, so connections serve N requests on average.</summary>
     public int RequestsPerConnection { get; init; }
-
     public WireProtocol Protocol { get; init; } = WireProtocol.Http11;
 
     /// <summary>HTTP/2 streams in flight per connection (h2load -m).</summary>
@@ -101,6 +100,5 @@ internal sealed record Scenario(string Name, string Path, int Connections, int P
     ];
 
     public static readonly IReadOnlyList<string> AllNames = [.. All.Select(s => s.Name)];
-
     public static Scenario Find(string name) => All.First(s => s.Name == name);
 }

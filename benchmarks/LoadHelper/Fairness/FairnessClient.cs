@@ -11,7 +11,6 @@ internal sealed class FairnessClient(int port, string floodPath)
 {
     /// <summary>The flood's body: never completes (1 TiB would take hours at loopback speed).</summary>
     private const long FloodContentLength = 1L << 40;
-
     private const int FloodBlockBytes = 64 * 1024;
 
     /// <summary>The small connection's endpoint: 13 bytes of `/plaintext`, the tiniest response SampleWeb has.</summary>

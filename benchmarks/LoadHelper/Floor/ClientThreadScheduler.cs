@@ -14,15 +14,10 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 
     // The thread waits in Monitor.Wait on _signal; true while it does, so a post knows a pulse is needed.
     private bool _sleeping;
-
     private bool _stopping;
-
     private readonly object _signal = new();
-
     private readonly Thread _thread;
-
     private readonly TaskCompletionSource<int> _nativeThreadId = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private Exception? _failure;
 
     public ClientThreadScheduler()

@@ -8,21 +8,16 @@ namespace TransportBench.Floor;
 internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler scheduler, InMemoryListener listener, MemoryPool<byte> pool)
 {
     private readonly byte[] _batch = CreateBatch(scenario, close: false);
-
     private readonly byte[] _closingBatch = CreateBatch(scenario, close: true);
 
     // Written by the client thread only; read by the measuring thread.
     private long _completed;
-
     private long _non200;
 
     // Set by the measuring thread, read by the client thread between batches.
     private volatile bool _stopping;
-
     private Task? _all;
-
     public long Completed => Volatile.Read(ref _completed);
-
     public long Non200 => Volatile.Read(ref _non200);
 
     /// <summary>Starts the scenario's connection slots on the client thread.</summary>

@@ -12,10 +12,8 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
 {
     private const int MaxReadBufferSize = 1024 * 1024;
     private const int MaxWriteBufferSize = 64 * 1024;
-
     private static readonly IPEndPoint Local = new(IPAddress.Loopback, 1);
     private static readonly IPEndPoint Remote = new(IPAddress.Loopback, 2);
-
     private readonly CancellationTokenSource _closed = new();
     private readonly FeatureCollection _features = new();
 
@@ -43,17 +41,11 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
     }
 
     public override string ConnectionId { get; set; }
-
     public override IFeatureCollection Features => _features;
-
     public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
-
     public override IDuplexPipe Transport { get; set; }
-
     public MemoryPool<byte> MemoryPool { get; }
-
     public override EndPoint? LocalEndPoint { get; set; } = Local;
-
     public override EndPoint? RemoteEndPoint { get; set; } = Remote;
 
     /// <summary>The client's end of the request pipe.</summary>
@@ -61,7 +53,6 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
 
     /// <summary>The client's end of the response pipe.</summary>
     public PipeReader ClientReader { get; }
-
     public bool IsAborted => _aborted;
 
     /// <summary>Kestrel aborts (a timeout, a protocol error): wake the client, which then ends the connection.</summary>

@@ -26,7 +26,6 @@ internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
 internal sealed class InMemoryListener(EndPoint endPoint) : IConnectionListener
 {
     private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>();
-
     public EndPoint EndPoint { get; } = endPoint;
 
     /// <summary>Hands a connection to Kestrel.</summary>

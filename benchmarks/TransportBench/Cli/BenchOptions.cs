@@ -12,14 +12,11 @@ internal sealed record BenchOptions
     /// so an earlier quiet spell is not the end of it (a process kept for the round starts from
     /// WarmupRule.ReusedLeast).</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(20);
-
     public TimeSpan WarmupMax { get; init; } = TimeSpan.FromSeconds(60);
-
     public TimeSpan PerfDuration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Null: 3 pinned, 5 in the other layouts (<see cref="CoreLayout.Rounds"/>).</summary>
     public int? Rounds { get; init; }
-
     public IReadOnlyList<string> Layouts { get; init; } = ["pinned", "shared"];
 
     /// <summary>Null: half of the CPUs.</summary>
@@ -27,7 +24,6 @@ internal sealed record BenchOptions
 
     /// <summary>Scenario names, in run order.</summary>
     public IReadOnlyList<string> Scenarios { get; init; } = Scenario.AllNames;
-
     public IReadOnlyList<string> Servers { get; init; } = ["sockets", "sockets-tuned", "epoll", "floor"];
 
     /// <summary>DOTNET_PROCESSOR_COUNT for every server, or null to leave the runtime's own view.</summary>
@@ -38,9 +34,7 @@ internal sealed record BenchOptions
 
     /// <summary>Fixed offered load of the latency scenario; null means half of sockets' rate on the page.</summary>
     public int? Rate { get; init; }
-
     public int IdleConnections { get; init; } = 10_000;
-
     public int MaxNoisePercent { get; init; } = 10;
 
     /// <summary>Null means benchmarks/results/&lt;timestamp&gt;/.</summary>
@@ -48,13 +42,9 @@ internal sealed record BenchOptions
 
     /// <summary>An already published SampleWeb folder (full path); null builds one.</summary>
     public string? SampleDirectory { get; init; }
-
     public bool NoPerf { get; init; }
-
     public bool Quick { get; init; }
-
     public static IReadOnlyList<string> AllLayouts { get; } = ["pinned", "shared", "split"];
-
     public static IReadOnlyList<string> AllServers { get; } = ["sockets", "sockets-tuned", "epoll", "epoll-inline", "floor"];
 
     public static BenchOptions QuickRun { get; } = new()

@@ -22,7 +22,6 @@ internal sealed class CoreLayout
 {
     /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
     public const int SplitMinimumCpus = 4;
-
     private readonly IReadOnlyList<int> _available;
 
     private CoreLayout(

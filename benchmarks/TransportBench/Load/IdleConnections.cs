@@ -23,7 +23,6 @@ internal static class IdleConnections
 
     // fds the runner and the server keep for themselves (listeners, pipes, perf, the runtime).
     private const int FdHeadroom = 256;
-
     private static readonly byte[] Request = "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray();
 
     public static async Task<IdleResult> MeasureAsync(ServerProcess server, int target, CancellationToken cancellationToken)

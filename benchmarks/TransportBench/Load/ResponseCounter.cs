@@ -29,13 +29,9 @@ internal sealed class ResponseCounter
     }
 
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
-
     private static ReadOnlySpan<byte> LineEnd => "\r\n"u8;
-
     private static ReadOnlySpan<byte> ContentLength => "\r\nContent-Length: "u8;
-
     private static ReadOnlySpan<byte> Chunked => "\r\nTransfer-Encoding: chunked"u8;
-
     private State _state;
 
     // Bytes of the current body or chunk still to come; meaningful in Body and ChunkData.

@@ -13,7 +13,6 @@ internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, lon
 
     /// <summary>The software event <c>cpu-migrations</c>: a server thread moved to another CPU.</summary>
     public long? CpuMigrations { get; init; }
-
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 

@@ -5,9 +5,7 @@ namespace TransportBench.Results;
 internal static class Format
 {
     public const string Missing = "n/a";
-
     public static string Rate(double? value) => value is double v ? v.ToString("N0", CultureInfo.InvariantCulture) : Missing;
-
     public static string Ratio(double? value) => value is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "×" : Missing;
 
     public static string Number(double? value, string format = "0.0") =>

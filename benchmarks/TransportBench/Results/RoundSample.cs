@@ -4,9 +4,7 @@ namespace TransportBench.Results;
 internal sealed class RoundSample
 {
     public required string Scenario { get; init; }
-
     public required string Server { get; init; }
-
     public required int Round { get; init; }
 
     /// <summary>The layout it ran in: pinned, shared, split-N (Cli/CoreLayout).</summary>
@@ -14,9 +12,7 @@ internal sealed class RoundSample
 
     /// <summary>What the server said at start: transport, ProcessorCount, GC mode.</summary>
     public ServerIdentity? Identity { get; set; }
-
     public double? RequestsPerSecond { get; set; }
-
     public long? Requests { get; set; }
 
     /// <summary>Server utime+stime during the timed run, divided by its requests (the floor: minus its client thread).</summary>
@@ -40,13 +36,9 @@ internal sealed class RoundSample
 
     /// <summary>The saturating load's own figures (wrk or h2load).</summary>
     public LoadResult? Load { get; set; }
-
     public FixedRateResult? FixedRate { get; set; }
-
     public IdleResult? Idle { get; set; }
-
     public FairnessResult? Fairness { get; set; }
-
     public SyscallCounts? Syscalls { get; set; }
 
     /// <summary>Why <see cref="Syscalls"/> is missing, when it is.</summary>

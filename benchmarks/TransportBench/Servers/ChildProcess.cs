@@ -18,9 +18,7 @@ internal abstract class ChildProcess : IDisposable
     }
 
     public bool HasExited => Process.HasExited;
-
     public int Pid => Process.Id;
-
     protected Process Process { get; }
 
     /// <summary>The child's last output lines.</summary>

@@ -14,9 +14,7 @@ internal sealed class ServerStartException(string message) : Exception(message);
 internal sealed partial class ServerProcess : ChildProcess
 {
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);
-
     private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private readonly ServerSetup _setup;
 
     private ServerProcess(ServerSpec spec, ServerSetup setup, string sampleDirectory, CoreLayout cores, string countersSocket)
@@ -48,7 +46,6 @@ internal sealed partial class ServerProcess : ChildProcess
 
     /// <summary>Where a scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
     public string LoadUrl(Scenario scenario) => _setup.LoadUrl(scenario);
-
     public ServerIdentity Identity => _ready.Task.Result;
 
     /// <summary>Starts the server and waits for its start line.</summary>
