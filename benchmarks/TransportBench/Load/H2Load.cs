@@ -6,29 +6,16 @@ namespace TransportBench.Load;
 /// <param name="OfferedRate">The rate asked of h2load (req/s, all connections together).</param>
 /// <param name="AchievedRate">Completed requests divided by the span of their start times.</param>
 internal sealed record FixedRateResult(
-    long Requests,
-    long Failed,
-    double OfferedRate,
-    double AchievedRate,
-    long P50Micros,
-    long P90Micros,
-    long P99Micros,
-    long P999Micros,
-    long MaxMicros);
+    long Requests, long Failed, double OfferedRate, double AchievedRate, long P50Micros, long P90Micros, long P99Micros, long P999Micros, long MaxMicros);
 
 /// <summary>h2load (Debian nghttp2-client), two ways. At saturation over HTTP/2 (wrk speaks HTTP/1.1 only): h2c with
-/// prior knowledge, the scenario's connections each keeping <see cref="Scenario.Streams"/> requests in flight; its
-/// summary gives counts, not percentiles, so the result has no latency. At a fixed rate, over HTTP/1.1 keep-alive at
-/// <c>--rps</c> per connection: its rate timer keeps a count of requests owed and sends them as soon as the connection
-/// is free, so the offered load stays constant even when responses are late (hey -q, the alternative, drops ticks
-/// instead: it offered 6,964 of 10,240 req/s here). Its summary has no percentiles, so the runner computes them from
-/// <c>--log-file</c>. All clients of one h2load process start their rate timers together and fire together: with 64
-/// clients in one process, 64 requests arrive every 1/rps-per-client seconds and latency measures the time to drain
-/// that burst (mean 2.7 ms against 0.7 ms for a lone client, sockets at 8,400 req/s here). One process per connection
-/// would remove the bursts, but a lone-client h2load costs ~150 µs of CPU per request (against ~19 µs with 64 clients)
-/// and 64 of them saturate the load CPU. So the load is split over <see cref="Processes"/> processes started one after
-/// another: their timer phases spread at random over the period, and bursts shrink to connections / <see
-/// cref="Processes"/>.</summary>
+/// prior knowledge, each connection keeping <see cref="Scenario.Streams"/> requests in flight; its summary has counts,
+/// not percentiles. At a fixed rate, over HTTP/1.1 keep-alive at <c>--rps</c> per connection: its rate timer keeps a
+/// count of requests owed and sends them as soon as the connection is free, so the offered load stays constant when
+/// responses are late; the runner computes the percentiles from <c>--log-file</c>. All clients of one h2load process
+/// fire their rate timers together, so the load is split over <see cref="Processes"/> processes started one after
+/// another: their timer phases spread at random, and bursts shrink to connections / <see cref="Processes"/> (one process
+/// per connection would saturate the load CPU; docs/benchmarks.md has the measurements).</summary>
 internal static partial class H2Load
 {
     /// <summary>h2load processes per run: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
@@ -53,13 +40,7 @@ internal static partial class H2Load
                 string log = $"{prefix}-{i}.log";
                 logs.Add(log);
                 (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "h2load",
-                [
-                    "--h1", "-c", clients.ToString(CultureInfo.InvariantCulture), "-t", "1",
-                    "--rps", perConnection,
-                    "-D", millis.ToString(CultureInfo.InvariantCulture) + "ms",
-                    "--log-file", log,
-                    baseUrl + scenario.Path,
-                ]);
+                    ["--h1", "-c", Format.Inv($"{clients}"), "-t", "1", "--rps", perConnection, "-D", Format.Inv($"{millis}") + "ms", "--log-file", log, baseUrl + scenario.Path]);
                 runs.Add(ChildProcesses.RunAsync(file, args, limit, cancellationToken));
             }
             ToolResult[] results = await Task.WhenAll(runs);
@@ -115,16 +96,8 @@ internal static partial class H2Load
         }
         latencies.Sort();
         double span = Math.Max(1, lastStart - firstStart) / 1e6;
-        return new FixedRateResult(
-            latencies.Count,
-            failed,
-            rate,
-            latencies.Count / span,
-            Percentiles.NearestRank(latencies, 0.50),
-            Percentiles.NearestRank(latencies, 0.90),
-            Percentiles.NearestRank(latencies, 0.99),
-            Percentiles.NearestRank(latencies, 0.999),
-            latencies[^1]);
+        return new FixedRateResult(latencies.Count, failed, rate, latencies.Count / span, Percentiles.NearestRank(latencies, 0.50),
+            Percentiles.NearestRank(latencies, 0.90), Percentiles.NearestRank(latencies, 0.99), Percentiles.NearestRank(latencies, 0.999), latencies[^1]);
     }
 
     public static async Task<LoadResult> RunThroughputAsync(
@@ -133,13 +106,7 @@ internal static partial class H2Load
         int seconds = Math.Max(1, (int)Math.Ceiling(duration.TotalSeconds));
         int threads = Math.Min(cores.LoadCpuCount, scenario.Connections);
         (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "h2load",
-        [
-            "-c", scenario.Connections.ToString(CultureInfo.InvariantCulture),
-            "-m", scenario.Streams.ToString(CultureInfo.InvariantCulture),
-            "-t", threads.ToString(CultureInfo.InvariantCulture),
-            "-D", seconds.ToString(CultureInfo.InvariantCulture),
-            baseUrl + scenario.Path,
-        ]);
+            ["-c", Format.Inv($"{scenario.Connections}"), "-m", Format.Inv($"{scenario.Streams}"), "-t", Format.Inv($"{threads}"), "-D", Format.Inv($"{seconds}"), baseUrl + scenario.Path]);
         ToolResult run = await ChildProcesses.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
         return ParseSummary(run);
     }
@@ -156,17 +123,9 @@ internal static partial class H2Load
             throw run.Failure("h2load");
         }
         Match traffic = Traffic().Match(run.Stdout);
-        return new LoadResult(
-            "h2load",
-            Number(status, "ok"),
-            double.Parse(finished.Groups["seconds"].Value, CultureInfo.InvariantCulture),
-            traffic.Success ? Number(traffic, "bytes") : 0,
-            Number(requests, "errored"),
-            Number(requests, "timeout"),
-            Number(status, "s3") + Number(status, "s4") + Number(status, "s5"),
-            P50Micros: null,
-            P99Micros: null,
-            P999Micros: null);
+        return new LoadResult("h2load", Number(status, "ok"), double.Parse(finished.Groups["seconds"].Value, CultureInfo.InvariantCulture),
+            traffic.Success ? Number(traffic, "bytes") : 0, Number(requests, "errored"), Number(requests, "timeout"),
+            Number(status, "s3") + Number(status, "s4") + Number(status, "s5"), P50Micros: null, P99Micros: null, P999Micros: null);
     }
 
     private static long Number(Match match, string group) => long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);

@@ -13,8 +13,7 @@ internal static class WrkClient
 
     /// <summary>What bench.lua's done() prints.</summary>
     private sealed record WrkSummary(
-        long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx,
-        long P50Micros, long P99Micros, long P999Micros);
+        long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx, long P50Micros, long P99Micros, long P999Micros);
 
     public static async Task<LoadResult> RunAsync(
         string baseUrl, Scenario scenario, TimeSpan duration, CoreLayout cores, CancellationToken cancellationToken)
@@ -24,16 +23,9 @@ internal static class WrkClient
         string script = Path.Combine(AppContext.BaseDirectory, "Load", "bench.lua");
         (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "wrk",
         [
-            "-t", threads.ToString(CultureInfo.InvariantCulture),
-            "-c", scenario.Connections.ToString(CultureInfo.InvariantCulture),
-            "-d", seconds.ToString(CultureInfo.InvariantCulture) + "s",
-            "--timeout", "5s",
-            "-s", script,
-            baseUrl + scenario.Path,
-            "--",
-            scenario.PipelineDepth.ToString(CultureInfo.InvariantCulture),
-            scenario.RequestsPerConnection.ToString(CultureInfo.InvariantCulture),
-            scenario.BodyBytes.ToString(CultureInfo.InvariantCulture),
+            "-t", Format.Inv($"{threads}"), "-c", Format.Inv($"{scenario.Connections}"), "-d", Format.Inv($"{seconds}s"), "--timeout", "5s",
+            "-s", script, baseUrl + scenario.Path,
+            "--", Format.Inv($"{scenario.PipelineDepth}"), Format.Inv($"{scenario.RequestsPerConnection}"), Format.Inv($"{scenario.BodyBytes}"),
         ]);
         // Bounded: wrk stops itself after -d; the limit only catches a wedged run.
         ToolResult run = await ChildProcesses.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);

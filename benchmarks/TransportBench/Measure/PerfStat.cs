@@ -13,15 +13,15 @@ internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, lon
 
     /// <summary>The software event <c>cpu-migrations</c>: a server thread moved to another CPU.</summary>
     public long? CpuMigrations { get; init; }
+
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 
 /// <summary>Counts a server's syscalls with <c>perf stat -p PID</c> on syscall tracepoints, in a pass of its own after
-/// the timed one: tracepoints cost a little per syscall, far less than strace (which slows a server ~20× and changes
-/// its batching), but not nothing. One counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total,
-/// rather than <c>syscalls:sys_enter_*</c>, which opens ~350 counters per thread and runs out of file descriptors.
-/// Note: an eventfd wake-up is a <c>write</c>, so the breakdown's <c>write</c> counts both; the separate count of
-/// writes that send response bytes (<see cref="SyscallCounts.SocketWrites"/>) leaves the 8-byte ones out with a
+/// the timed one: tracepoints cost a little per syscall (far less than strace, which changes a server's batching). One
+/// counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total, rather than <c>syscalls:sys_enter_*</c>,
+/// which opens ~350 counters per thread and runs out of file descriptors. An eventfd wake-up is a <c>write</c>, so the
+/// breakdown's <c>write</c> counts both; <see cref="SyscallCounts.SocketWrites"/> leaves the 8-byte ones out with a
 /// tracepoint filter on a second <c>write</c> counter.</summary>
 internal static class PerfStat
 {
@@ -131,42 +131,23 @@ internal static class PerfStat
     /// <summary>perf's CSV: "count,unit,event,…"; count is "&lt;not counted&gt;" for an event that never ran.</summary>
     internal static SyscallCounts Parse(IReadOnlyList<string> lines, long requests)
     {
-        long total = 0;
-        var scheduler = new Dictionary<string, long>(StringComparer.Ordinal);
-        var bySyscall = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string line in lines)
+        const string Syscall = "syscalls:sys_enter_";
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string[] fields in lines.Select(line => line.Split(',')))
         {
-            string[] fields = line.Split(',');
-            if (fields.Length < 3 || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long count))
-            {
-                continue;
-            }
-            string name = fields[2];
-            if (name is "context-switches" or "cpu-migrations")
-            {
-                scheduler[name] = count;
-            }
-            else if (name == "raw_syscalls:sys_enter")
-            {
-                total = count;
-            }
-            else if (name.StartsWith("syscalls:sys_enter_", StringComparison.Ordinal))
+            if (fields.Length >= 3 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long count))
             {
                 // The filtered write counter comes last, under the same name as the plain one.
-                string syscall = name["syscalls:sys_enter_".Length..];
-                bySyscall[syscall == "write" && bySyscall.ContainsKey("write") ? SocketWriteKey : syscall] = count;
+                counts[fields[2] == Syscall + "write" && counts.ContainsKey(fields[2]) ? SocketWriteKey : fields[2]] = count;
             }
         }
-        long socketWrites = bySyscall.GetValueOrDefault(SocketWriteKey) + SendCalls.Sum(bySyscall.GetValueOrDefault);
-        bySyscall.Remove(SocketWriteKey);
-        foreach (string zero in bySyscall.Where(pair => pair.Value == 0).Select(pair => pair.Key).ToList())
+        Dictionary<string, long> bySyscall = counts.Where(pair => pair.Key.StartsWith(Syscall, StringComparison.Ordinal))
+            .ToDictionary(pair => pair.Key[Syscall.Length..], pair => pair.Value, StringComparer.Ordinal);
+        long socketWrites = counts.GetValueOrDefault(SocketWriteKey) + SendCalls.Sum(bySyscall.GetValueOrDefault);
+        return new SyscallCounts(counts.GetValueOrDefault("raw_syscalls:sys_enter"), bySyscall.Where(pair => pair.Value > 0).ToDictionary(), requests, socketWrites)
         {
-            bySyscall.Remove(zero);
-        }
-        return new SyscallCounts(total, bySyscall, requests, socketWrites)
-        {
-            ContextSwitches = scheduler.TryGetValue("context-switches", out long switches) ? switches : null,
-            CpuMigrations = scheduler.TryGetValue("cpu-migrations", out long migrations) ? migrations : null,
+            ContextSwitches = counts.TryGetValue("context-switches", out long switches) ? switches : null,
+            CpuMigrations = counts.TryGetValue("cpu-migrations", out long migrations) ? migrations : null,
         };
     }
 }

@@ -99,10 +99,8 @@ internal static class ChildProcesses
     }
 
     /// <summary>Whether a program is on PATH.</summary>
-    public static bool Exists(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, program)));
+    public static bool Exists(string program) => (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+        .Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, program)));
 
     /// <summary>Kills one process tree if it still runs and forgets it.</summary>
     public static void Kill(Process process)
