@@ -18,51 +18,23 @@ internal sealed record HelperJob(FloorJob? Floor = null, FairnessJob? Fairness =
 internal sealed record HelperReply(FloorResult? Floor = null, FairnessResult? Fairness = null, string? Error = null);
 
 /// <summary>What the floor measured in one scenario, the load helper's reply to a <see cref="FloorJob"/>.</summary>
-/// <param name="Requests">Responses completed during the timed part.</param>
-/// <param name="Seconds">Length of the timed part.</param>
 /// <param name="KestrelCpuMicrosPerRequest">Process CPU minus the client thread's, per request.</param>
-/// <param name="ClientCpuMicrosPerRequest">The client thread's CPU per request.</param>
 /// <param name="AllocatedBytesPerRequest">GC allocations of the whole process per request (the client allocates none).</param>
 /// <param name="PeakRssKib">VmHWM at the end of the scenario (reset at its start but for the first), or null when the
 /// kernel would not reset it.</param>
-/// <param name="ProcessorCount">Environment.ProcessorCount in the child.</param>
-/// <param name="ServerGc">Whether the child runs server GC.</param>
-/// <param name="WarmupSeconds">Load before the timed part.</param>
 /// <param name="WarmupJitSteps">Methods the JIT compiled in each warm-up step after the least warm-up.</param>
-/// <param name="JitSettled">Whether the JIT went quiet within the warm-up.</param>
-/// <param name="Error">Why the run failed, or null.</param>
 internal sealed record FloorResult(
-    long Requests,
-    double Seconds,
-    double KestrelCpuMicrosPerRequest,
-    double ClientCpuMicrosPerRequest,
-    double AllocatedBytesPerRequest,
-    long? PeakRssKib,
-    int ProcessorCount,
-    bool ServerGc,
-    double WarmupSeconds,
-    IReadOnlyList<long> WarmupJitSteps,
-    bool JitSettled,
-    string? Error);
+    long Requests, double Seconds, double KestrelCpuMicrosPerRequest, double ClientCpuMicrosPerRequest, double AllocatedBytesPerRequest,
+    long? PeakRssKib, int ProcessorCount, bool ServerGc, double WarmupSeconds, IReadOnlyList<long> WarmupJitSteps, bool JitSettled, string? Error);
 
 /// <summary>What the fairness clients measured, the load helper's reply to a <see cref="FairnessJob"/>; latencies in microseconds.</summary>
-/// <param name="RoundTrips">Small round trips completed in the window.</param>
-/// <param name="Seconds">Length of the window.</param>
 /// <param name="FloodBytes">Body bytes the flood handed to the kernel in the window (what sat in socket buffers at its
 /// edges, a few MiB at most, is the error).</param>
 /// <param name="Starved">A small round trip got no response within the client's limit (10 s): a finding, not a
 /// failure; the latencies then end with that limit.</param>
 /// <param name="Error">Why the run failed (a connection broke, nothing completed), or null.</param>
 internal sealed record FairnessResult(
-    long RoundTrips,
-    double Seconds,
-    long P50Micros,
-    long P99Micros,
-    long P999Micros,
-    long MaxMicros,
-    long FloodBytes,
-    bool Starved,
-    string? Error)
+    long RoundTrips, double Seconds, long P50Micros, long P99Micros, long P999Micros, long MaxMicros, long FloodBytes, bool Starved, string? Error)
 {
     public double RoundTripsPerSecond => Seconds > 0 ? RoundTrips / Seconds : 0;
     public double FloodMiBPerSecond => Seconds > 0 ? FloodBytes / Seconds / (1024 * 1024) : 0;

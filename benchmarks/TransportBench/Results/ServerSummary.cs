@@ -10,7 +10,6 @@ internal sealed record SyscallShare(string Name, double PerRequest);
 /// <param name="UserAboveFloorMicrosPerRequest">User CPU per request above the floor's whole cost: what the transport
 /// and the runtime add in user code (utime per request minus the floor's CPU per request). Null without a floor in this
 /// scenario.</param>
-/// <param name="WarmupSeconds">Median seconds of warm-up before the timed runs.</param>
 /// <param name="MaxMillis">The slowest request (fairness: the small connection's slowest round trip).</param>
 /// <param name="FloodMiBPerSecond">Fairness: what the flood pushed through while the small connection was
 /// timed.</param>
@@ -24,47 +23,18 @@ internal sealed record SyscallShare(string Name, double PerRequest);
 /// syscall pass.</param>
 /// <param name="ServerBusyPercent">Median share of the server CPUs the server used during timed rounds,
 /// percent.</param>
-/// <param name="LoadBusyPercent">Median busy share of the load CPUs during timed rounds, percent.</param>
 /// <param name="ForeignCpuPercentMax">The most CPU other processes took on the server's CPUs during any timed round,
 /// percent.</param>
 internal sealed record ServerSummary(
-    string Server,
-    int Rounds,
-    ServerIdentity? Identity,
-    double? RequestsPerSecond,
-    double? RequestsPerSecondMin,
-    double? RequestsPerSecondMax,
-    double? RequestsPerSecondRatio,
-    double? CpuMicrosPerRequest,
-    double? CpuRatio,
-    double? KernelMicrosPerRequest,
-    double? UserAboveFloorMicrosPerRequest,
-    double? ClientCpuMicrosPerRequest,
-    double? AllocatedBytesPerRequest,
-    double? PeakRssMib,
-    double? WarmupSeconds,
-    double? OfferedRate,
-    double? P50Millis,
-    double? P99Millis,
-    double? P999Millis,
-    double? MaxMillis,
-    double? FloodMiBPerSecond,
-    int StarvedRounds,
-    double? P99Ratio,
-    int? IdleConnections,
-    double? IdleBytesPerConnection,
-    double? IdleRatio,
-    string? IdleNote,
-    double? SyscallsPerRequest,
-    double? WritesPerResponse,
-    double? ContextSwitchesPerRequest,
-    double? MigrationsPerRequest,
-    IReadOnlyList<SyscallShare> TopSyscalls,
-    string? SyscallsUnavailable,
-    double? ServerBusyPercent,
-    double? LoadBusyPercent,
-    double? ForeignCpuPercentMax,
-    IReadOnlyList<string> Errors);
+    string Server, int Rounds, ServerIdentity? Identity,
+    double? RequestsPerSecond, double? RequestsPerSecondMin, double? RequestsPerSecondMax, double? RequestsPerSecondRatio,
+    double? CpuMicrosPerRequest, double? CpuRatio, double? KernelMicrosPerRequest, double? UserAboveFloorMicrosPerRequest, double? ClientCpuMicrosPerRequest,
+    double? AllocatedBytesPerRequest, double? PeakRssMib, double? WarmupSeconds,
+    double? OfferedRate, double? P50Millis, double? P99Millis, double? P999Millis, double? MaxMillis, double? FloodMiBPerSecond, int StarvedRounds, double? P99Ratio,
+    int? IdleConnections, double? IdleBytesPerConnection, double? IdleRatio, string? IdleNote,
+    double? SyscallsPerRequest, double? WritesPerResponse, double? ContextSwitchesPerRequest, double? MigrationsPerRequest,
+    IReadOnlyList<SyscallShare> TopSyscalls, string? SyscallsUnavailable,
+    double? ServerBusyPercent, double? LoadBusyPercent, double? ForeignCpuPercentMax, IReadOnlyList<string> Errors);
 
 /// <summary>Every server in one scenario, in one layout (pinned, shared, split-N).</summary>
 internal sealed record ScenarioSummary(Scenario Scenario, IReadOnlyList<ServerSummary> Servers, string Layout = "pinned")
