@@ -20,9 +20,6 @@ try
 }
 finally
 {
-    if (floor is not null)
-    {
-        await floor.DisposeAsync();
-    }
+    await (floor?.DisposeAsync() ?? ValueTask.CompletedTask);
 }
 return 0;

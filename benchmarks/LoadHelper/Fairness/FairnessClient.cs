@@ -69,16 +69,8 @@ internal sealed class FairnessClient(int port, string floodPath)
             return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, _starved, error ?? (_starved ? null : "no small round trip completed"));
         }
         latencies.Sort();
-        return new FairnessResult(
-            latencies.Count,
-            seconds,
-            Percentiles.NearestRank(latencies, 0.50),
-            Percentiles.NearestRank(latencies, 0.99),
-            Percentiles.NearestRank(latencies, 0.999),
-            latencies[^1],
-            floodBytes,
-            _starved,
-            error);
+        return new FairnessResult(latencies.Count, seconds, Percentiles.NearestRank(latencies, 0.50), Percentiles.NearestRank(latencies, 0.99),
+            Percentiles.NearestRank(latencies, 0.999), latencies[^1], floodBytes, _starved, error);
     }
 
     /// <summary>The flood thread: headers, then 64 KiB blocks until stopped. Returns why it ended early, or null.</summary>
@@ -144,15 +136,10 @@ internal sealed class FairnessClient(int port, string floodPath)
         bool ok;
         while (!ResponseCounter.HoldsResponse(buffer.AsMemory(0, received), out ok))
         {
-            received += Receive(socket, buffer.AsSpan(received));
+            int read = socket.Receive(buffer.AsSpan(received));
+            received += read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
         }
         return ok;
-    }
-
-    private static int Receive(Socket socket, Span<byte> into)
-    {
-        int read = socket.Receive(into);
-        return read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
     }
 
     private Socket Connect()

@@ -37,13 +37,10 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
     }
 
     /// <summary>Ends every connection after its current batch; bounded, as every wait in the runner.</summary>
-    public async Task StopAsync(TimeSpan limit)
+    public Task StopAsync(TimeSpan limit)
     {
         _stopping = true;
-        if (_all is not null)
-        {
-            await _all.WaitAsync(limit);
-        }
+        return _all?.WaitAsync(limit) ?? Task.CompletedTask;
     }
 
     /// <summary>One connection at a time in this slot: a new one whenever the previous one was closed by design.</summary>
@@ -74,8 +71,7 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
                 sent += scenario.PipelineDepth;
                 bool last = scenario.RequestsPerConnection > 0 && sent >= scenario.RequestsPerConnection;
                 writer.Write(last ? _closingBatch : _batch);
-                FlushResult flushed = await writer.FlushAsync();
-                if (flushed.IsCompleted)
+                if ((await writer.FlushAsync()).IsCompleted)
                 {
                     return false;
                 }
@@ -123,17 +119,9 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
     /// scenario uploads, and <c>Connection: close</c> on a connection's last request.</summary>
     private static byte[] CreateBatch(Scenario scenario, bool close)
     {
-        var request = new StringBuilder();
-        request.Append(scenario.BodyBytes > 0 ? "POST " : "GET ").Append(scenario.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n");
-        if (scenario.BodyBytes > 0)
-        {
-            request.Append("Content-Type: application/octet-stream\r\nContent-Length: ").Append(scenario.BodyBytes).Append("\r\n");
-        }
-        if (close)
-        {
-            request.Append("Connection: close\r\n");
-        }
-        request.Append("\r\n").Append('a', scenario.BodyBytes);
-        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request.ToString(), scenario.PipelineDepth)));
+        string request = (scenario.BodyBytes > 0 ? "POST " : "GET ") + scenario.Path + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+            + (scenario.BodyBytes > 0 ? $"Content-Type: application/octet-stream\r\nContent-Length: {scenario.BodyBytes}\r\n" : "")
+            + (close ? "Connection: close\r\n" : "") + "\r\n" + new string('a', scenario.BodyBytes);
+        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request, scenario.PipelineDepth)));
     }
 }

@@ -56,9 +56,7 @@ internal sealed class FloorHost : IAsyncDisposable
         client.Start();
         var warmup = Stopwatch.StartNew();
         var jitSteps = new List<long>();
-        bool settled = await WarmupRule.RunAsync(
-            least, limit, Task.Delay, () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
-            () => warmup.Elapsed, jitSteps);
+        bool settled = await WarmupRule.RunAsync(least, limit, Task.Delay, () => Task.FromResult<long?>(JitInfo.GetCompiledMethodCount()), () => warmup.Elapsed, jitSteps);
         double warmupSeconds = warmup.Elapsed.TotalSeconds;
 
         long requests0 = client.Completed;
@@ -84,24 +82,11 @@ internal sealed class FloorHost : IAsyncDisposable
         {
             error ??= "the client did not stop within 10 s";
         }
-        if (client.Non200 > 0)
-        {
-            error ??= $"{client.Non200} responses were not 200 OK";
-        }
+        error ??= client.Non200 > 0 ? $"{client.Non200} responses were not 200 OK" : null;
 
         double perRequest = Math.Max(1, requests);
-        return new FloorResult(
-            requests,
-            seconds,
-            (process - clientCpu).TotalMicroseconds / perRequest,
-            clientCpu.TotalMicroseconds / perRequest,
-            allocated / perRequest,
-            peakKnown ? ProcStats.PeakRssKib(pid) : null,
-            Environment.ProcessorCount,
-            GCSettings.IsServerGC,
-            warmupSeconds,
-            jitSteps,
-            settled,
-            requests == 0 ? error ?? "no request completed" : error);
+        return new FloorResult(requests, seconds, (process - clientCpu).TotalMicroseconds / perRequest, clientCpu.TotalMicroseconds / perRequest,
+            allocated / perRequest, peakKnown ? ProcStats.PeakRssKib(pid) : null, Environment.ProcessorCount, GCSettings.IsServerGC,
+            warmupSeconds, jitSteps, settled, requests == 0 ? error ?? "no request completed" : error);
     }
 }

@@ -72,10 +72,5 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
         return base.DisposeAsync();
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
+    private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

@@ -14,11 +14,7 @@ internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         var listener = new InMemoryListener(endpoint);
-        if (!_bound.TrySetResult(listener))
-        {
-            throw new InvalidOperationException("The floor serves one endpoint.");
-        }
-        return new ValueTask<IConnectionListener>(listener);
+        return _bound.TrySetResult(listener) ? new(listener) : throw new InvalidOperationException("The floor serves one endpoint.");
     }
 }
 
