@@ -28,7 +28,6 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 
     /// <summary>The thread's kernel id (for /proc/self/task/TID/stat), known once it runs.</summary>
     public Task<int> NativeThreadId => _nativeThreadId.Task;
-
     /// <summary>The first exception a work item threw, if any (the client then stops; the floor reports it).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 

@@ -7,7 +7,6 @@ namespace TransportBench.Floor;
 internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
 {
     private readonly TaskCompletionSource<InMemoryListener> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>The listener, once Kestrel has bound its endpoint.</summary>
     public Task<InMemoryListener> Listener => _bound.Task;
 

@@ -53,8 +53,7 @@ internal sealed class BenchCommand
     private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
     private readonly Option<string> _sample = new("--sample")
     {
-        HelpName = "DIR",
-        Description = "An already published SampleWeb (a folder with SampleWeb.dll), skipping the build. [default: builds one]",
+        HelpName = "DIR", Description = "An already published SampleWeb (a folder with SampleWeb.dll), skipping the build. [default: builds one]",
     };
     private readonly Option<bool> _noPerf = new("--no-perf") { Description = "Skip syscall counting. [default: off]" };
     private readonly Option<bool> _quick = new("--quick")
@@ -93,8 +92,7 @@ internal sealed class BenchCommand
         });
         _sample.Validators.Add(result =>
         {
-            string folder = result.GetValueOrDefault<string>();
-            if (folder.Trim().Length == 0 || !File.Exists(Path.Combine(Path.GetFullPath(folder), "SampleWeb.dll")))
+            if (result.GetValueOrDefault<string>() is var folder && (folder.Trim().Length == 0 || !File.Exists(Path.Combine(Path.GetFullPath(folder), "SampleWeb.dll"))))
             {
                 result.AddError($"--sample: no SampleWeb.dll in '{folder}'.");
             }
@@ -145,16 +143,8 @@ internal sealed class BenchCommand
         Description = description,
         HelpName = "seconds",
         DefaultValueFactory = defaultValue is TimeSpan value ? _ => value.TotalSeconds : null,
-        CustomParser = result =>
-        {
-            string token = result.Tokens[^1].Value;
-            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 86_400)
-            {
-                return seconds;
-            }
-            result.AddError($"{name} takes seconds above 0 (at most 86400), not '{token}'.");
-            return 0;
-        },
+        CustomParser = result => double.TryParse(result.Tokens[^1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            && seconds is > 0 and <= 86_400 ? seconds : Refuse(result, $"{name} takes seconds above 0 (at most 86400), not '{result.Tokens[^1].Value}'."),
     };
 
     /// <summary>A whole number of at least 1.</summary>
@@ -174,13 +164,14 @@ internal sealed class BenchCommand
         CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, name, count))],
     };
 
-    private static int ParsePositive(ArgumentResult result, string name, string token)
+    private static int ParsePositive(ArgumentResult result, string name, string token) =>
+        int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1
+            ? number : Refuse(result, $"{name} takes whole numbers of at least 1, not '{token}'.");
+
+    /// <summary>Records <paramref name="error"/> on the parse; the 0 returned is never used.</summary>
+    private static int Refuse(ArgumentResult result, string error)
     {
-        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1)
-        {
-            return number;
-        }
-        result.AddError($"{name} takes whole numbers of at least 1, not '{token}'.");
+        result.AddError(error);
         return 0;
     }
 

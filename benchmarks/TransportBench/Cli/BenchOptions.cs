@@ -62,7 +62,6 @@ internal sealed record BenchOptions
     };
 
     public TimeSpan DurationOf(Scenario scenario) => Duration ?? TimeSpan.FromSeconds(scenario.DefaultSeconds);
-
     /// <summary>The warm-up's upper bound: <see cref="WarmupMax"/>, or <see cref="Warmup"/> when that is longer.</summary>
     public TimeSpan WarmupLimit => WarmupMax > Warmup ? WarmupMax : Warmup;
 }

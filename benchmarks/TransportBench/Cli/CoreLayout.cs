@@ -26,10 +26,8 @@ internal sealed record CoreLayout(
 {
     /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
     public const int SplitMinimumCpus = 4;
-
     /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned).</summary>
     public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? Available : CpuList.Parse(ServerCpus);
-
     /// <summary>The load generator's CPUs as numbers (all available ones when nothing is pinned).</summary>
     public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? Available : CpuList.Parse(LoadCpus);
 

@@ -14,16 +14,12 @@ internal sealed class ResponseCounter
     {
         /// <summary>Waiting for a whole header block.</summary>
         Headers,
-
         /// <summary>In a Content-Length body; <see cref="_remaining"/> bytes of it still to come.</summary>
         Body,
-
         /// <summary>Waiting for a chunk-size line.</summary>
         ChunkSize,
-
         /// <summary>In a chunk; <see cref="_remaining"/> bytes of it and its CRLF still to come.</summary>
         ChunkData,
-
         /// <summary>After the last (zero-size) chunk, up to the empty line that ends the trailers.</summary>
         Trailers,
     }

@@ -35,10 +35,8 @@ internal static class PerfStat
     ];
 
     private static string[]? s_available;
-
     /// <summary>Name given to the filtered write counter when parsing (perf prints the same event name twice).</summary>
     private const string SocketWriteKey = "write (not 8 B)";
-
     /// <summary>Syscalls that put response bytes on a socket, besides the filtered writes.</summary>
     private static readonly string[] SendCalls = ["writev", "sendmsg", "sendto"];
 

@@ -5,7 +5,6 @@ namespace TransportBench.Measure;
 internal static class ProcStats
 {
     private const double TicksPerSecond = 100;
-
     /// <summary>utime + stime of every thread the process has or had.</summary>
     public static TimeSpan CpuTime(int pid) => Total(CpuTimes(pid));
 

@@ -15,7 +15,6 @@ internal static class Format
         string.Join(", ", shares.Select(s => s.Name + " " + s.PerRequest.ToString("0.00", CultureInfo.InvariantCulture)));
 
     public static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
     /// <summary>The columns that hold words, left-aligned; every other column holds numbers, right-aligned.</summary>
     private static readonly HashSet<string> WordColumns = ["scenario", "layout", "server", "transport as the server reports it", "GC", "top syscalls per request", "note"];
 

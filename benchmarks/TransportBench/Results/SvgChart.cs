@@ -10,7 +10,6 @@ internal static class SvgChart
     private const int PlotWidth = 700;
     private const int BarHeight = 10;
     private const int GroupGap = 8;
-
     /// <summary>The axis end: ratios above 3× would squeeze the rest into a sliver, so they are clipped and marked.</summary>
     private const double AxisEnd = 3;
     private static readonly string[] Palette = ["#8c8c8c", "#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#eeca3b"];

@@ -11,7 +11,6 @@ internal static class WarmupRule
 {
     /// <summary>At most this many methods compiled in a step still counts as quiet (late tier-ups of cold paths, timers).</summary>
     public const long QuietMethods = 5;
-
     /// <summary>Load between two reads of the JIT's count once the least warm-up is done.</summary>
     public static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
 

@@ -40,10 +40,8 @@ internal sealed partial class ServerProcess : ChildProcess
 
     /// <summary>The HTTP/1.1 control port: the load of HTTP/1.1 scenarios.</summary>
     public int Port => _setup.ControlPort;
-
     /// <summary>The control endpoint's base URL, e.g. http://127.0.0.1:40123.</summary>
     public string BaseUrl => _setup.ControlUrl;
-
     /// <summary>Where a scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
     public string LoadUrl(Scenario scenario) => _setup.LoadUrl(scenario);
     public ServerIdentity Identity => _ready.Task.Result;

@@ -15,10 +15,8 @@ internal sealed record ServerSpec(
 {
     /// <summary>The server every ratio is computed against.</summary>
     public const string BaselineName = "sockets";
-
     /// <summary>The in-memory floor's name: Kestrel and the app without sockets, the reference of the CPU breakdown.</summary>
     public const string FloorName = "floor";
-
     /// <summary>True for the in-memory floor: Kestrel and the app, no sockets, no kernel.</summary>
     public bool IsFloor => Transport is null;
 
