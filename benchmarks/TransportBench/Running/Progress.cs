@@ -28,8 +28,7 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
         Note(result);
     }
 
-    private static string Elapsed(TimeSpan time) =>
-        time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Elapsed(TimeSpan time) => time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
 }
 
 /// <summary>How long a run will take. A step's length is mostly its warm-up, which ends when the server's JIT goes
@@ -48,7 +47,7 @@ internal static class RunEstimate
     {
         if (step.Scenario.Kind == ScenarioKind.Idle)
         {
-            return (TimeSpan.Zero, TimeSpan.Zero);
+            return default;
         }
         bool perf = !options.NoPerf && !step.Server.IsFloor && step.Scenario.Kind != ScenarioKind.Fairness;
         TimeSpan rest = options.DurationOf(step.Scenario) + (perf ? options.PerfDuration : TimeSpan.Zero);
@@ -70,7 +69,7 @@ internal static class RunEstimate
     public static TimeSpan TimeLeft(
         IReadOnlyList<Step> steps, int next, IReadOnlyDictionary<(bool, bool, ScenarioKind), List<TimeSpan>> measured, BenchOptions options) =>
         Sum(steps.Skip(next).Select(step => measured.TryGetValue(KindOf(step), out var lengths) && lengths.Count > 0
-            ? lengths.Aggregate(TimeSpan.Zero, (a, b) => a + b) / lengths.Count
+            ? Sum(lengths) / lengths.Count
             : Bounds(step, options).Least));
 
     /// <summary>"1 h 05 min", "12 min": the estimate's own precision.</summary>

@@ -11,11 +11,10 @@ internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, boo
 }
 
 /// <summary>The order of a run, and which process serves each measurement. Round after round; in a round, the scenarios
-/// in the order given, and in each scenario every server once, one after another (A B C), so that drift on a shared
-/// machine hits all of them alike; the order of the servers turns by one each round (B C A, then C A B), so that none
-/// is always measured first. Each server keeps one process for the round, started at its first scenario, for every
-/// scenario that can share it; the others get one of their own (<see cref="NeedsOwnProcess"/>). The floor runs only
-/// what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.</summary>
+/// in the order given, and in each scenario every server once (A B C), so that drift on a shared machine hits all of
+/// them alike; the servers' order turns by one each round (B C A, then C A B). Each server keeps one process for the
+/// round for every scenario that can share it; the others get one of their own (<see cref="NeedsOwnProcess"/>). The
+/// floor runs only what it can serve (HTTP/1.1 at saturation).</summary>
 internal static class RunPlan
 {
     /// <param name="oneCpuOneRuntimeCpu">The server CPUs are one CPU and the runtime sees one (no --processor-count
@@ -43,10 +42,8 @@ internal static class RunPlan
 
     /// <summary>Whether a measurement needs a server process of its own. Idle does: it measures RSS per connection,
     /// which a process whose heap and pools already grew would partly hide. Fairness asks for one server CPU and one
-    /// event loop: where the round's process already has both, it is the same process configuration, and it serves;
-    /// that is when the server runs on one CPU, its runtime sees one (Sockets sizes its I/O queues by ProcessorCount,
-    /// the epoll transport's ThreadCount defaults to it), and it asks for no more loops itself
-    /// (<c>--threads</c>).</summary>
+    /// event loop, which the round's process already has when it runs on one CPU, its runtime sees one (Sockets and the
+    /// epoll transport size their threads by ProcessorCount), and it asks for no more loops (<c>--threads</c>).</summary>
     public static bool NeedsOwnProcess(Scenario scenario, ServerSpec server, bool oneCpuOneRuntimeCpu) => scenario.Kind switch
     {
         ScenarioKind.Idle => true,

@@ -12,7 +12,7 @@ internal abstract class ChildProcess : IDisposable
     protected ChildProcess(
         string? cpus, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory, int keepLines)
     {
-        (string file, List<string> pinned) = Cli.CoreLayout.Pin(cpus, DotnetHost.Path, arguments);
+        (string file, List<string> pinned) = CoreLayout.Pin(cpus, DotnetHost.Path, arguments);
         Process = ChildProcesses.Start(file, pinned, environment, workingDirectory, redirectInput: true);
         _keepLines = keepLines;
     }
@@ -38,13 +38,12 @@ internal abstract class ChildProcess : IDisposable
 
     protected void Remember(string? line)
     {
-        if (line is null)
-        {
-            return;
-        }
         lock (_lastLines)
         {
-            _lastLines.Enqueue(line);
+            if (line is not null)
+            {
+                _lastLines.Enqueue(line);
+            }
             if (_lastLines.Count > _keepLines)
             {
                 _lastLines.Dequeue();

@@ -6,33 +6,20 @@ namespace TransportBench.Servers;
 internal static class DotnetHost
 {
     /// <summary>The dotnet executable: this process when it is dotnet, the SDK's DOTNET_HOST_PATH, or PATH.</summary>
-    public static string Path
-    {
-        get
-        {
-            string? self = Environment.ProcessPath;
-            if (self is not null && System.IO.Path.GetFileNameWithoutExtension(self) == "dotnet")
-            {
-                return self;
-            }
-            return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath : "dotnet";
-        }
-    }
+    public static string Path => Environment.ProcessPath is { } self && System.IO.Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
+        : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath : "dotnet";
 
     /// <summary>The folder holding KestrelEpollTransport.sln, searched up from the working directory and the binary.</summary>
-    public static string? RepositoryRoot()
+    public static string? RepositoryRoot() => new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
+        .SelectMany(start => Ancestors(new DirectoryInfo(start)))
+        .FirstOrDefault(dir => File.Exists(System.IO.Path.Combine(dir, "KestrelEpollTransport.sln")));
+
+    private static IEnumerable<string> Ancestors(DirectoryInfo? dir)
     {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        for (; dir is not null; dir = dir.Parent)
         {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(System.IO.Path.Combine(dir.FullName, "KestrelEpollTransport.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
+            yield return dir.FullName;
         }
-        return null;
     }
 
     private static readonly TimeSpan PublishLimit = TimeSpan.FromMinutes(5);
@@ -46,18 +33,11 @@ internal static class DotnetHost
         string project = System.IO.Path.Combine(root, "src", "SampleWeb", "SampleWeb.csproj");
         string output = System.IO.Path.Combine(root, "artifacts", "bench", "SampleWeb");
         ToolResult result = await ChildProcesses.RunAsync(
-            Path,
-            ["publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet"],
-            PublishLimit,
-            cancellationToken,
-            root);
+            Path, ["publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet"], PublishLimit, cancellationToken, root);
         if (result.ExitCode != 0 || !File.Exists(System.IO.Path.Combine(output, "SampleWeb.dll")))
         {
-            string errors = string.Join('\n', (result.Stdout + "\n" + result.Stderr)
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Where(line => line.Contains("error", StringComparison.OrdinalIgnoreCase))
-                .Distinct()
-                .Take(15));
+            string errors = string.Join('\n', (result.Stdout + "\n" + result.Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Where(line => line.Contains("error", StringComparison.OrdinalIgnoreCase)).Distinct().Take(15));
             throw new InvalidOperationException(
                 $"dotnet publish of SampleWeb failed (exit {result.ExitCode}); no server can run without it.\n" +
                 $"{(errors.Length > 0 ? errors : result.Tail())}\n" +

@@ -105,6 +105,7 @@ internal sealed partial class ServerProcess : ChildProcess
         }
     }
 
+    /// <summary>The exit code, or "?" once the process is disposed (Exited can fire after a kill).</summary>
     private string SafeExitCode()
     {
         try

@@ -4,13 +4,11 @@ using System.Security.Cryptography.X509Certificates;
 namespace TransportBench.Servers;
 
 /// <summary>How the runner launches SampleWeb, the same for every server and every scenario, so that one process can
-/// serve all the scenarios of a round: the control endpoint (HTTP/1.1: the runner's /bench/stats and every HTTP/1.1
-/// scenario), an HTTPS endpoint (HTTP/1.1 over TLS with the runner's certificate) and an h2c endpoint (HTTP/2 only,
-/// cleartext), all declared in Kestrel's configuration, which then ignores --urls; and the /shapes/ endpoints. Only the
-/// fairness scenario asks for more: one event loop.</summary>
+/// serve all the scenarios of a round: the control endpoint (every HTTP/1.1 scenario), an HTTPS endpoint (HTTP/1.1 over
+/// TLS with the runner's certificate) and an h2c endpoint (HTTP/2 only, cleartext), all declared in Kestrel's
+/// configuration, which then ignores --urls; and the /shapes/ endpoints. Only the fairness scenario asks for more: one
+/// event loop.</summary>
 /// <param name="ControlPort">The HTTP/1.1 port.</param>
-/// <param name="TlsUrl">The HTTPS endpoint, e.g. https://127.0.0.1:40124.</param>
-/// <param name="H2cUrl">The HTTP/2 cleartext endpoint.</param>
 /// <param name="Arguments">SampleWeb arguments.</param>
 internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl, IReadOnlyList<string> Arguments)
 {
@@ -28,12 +26,11 @@ internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl
     public static ServerSetup Create(BenchCertificate certificate, bool oneLoop)
     {
         int[] ports = FreePorts(3);
-        string control = Url("http", ports[0]);
         string tls = Url("https", ports[1]);
         string h2c = Url("http", ports[2]);
         var arguments = new List<string>
         {
-            "--Kestrel:Endpoints:Control:Url=" + control,
+            "--Kestrel:Endpoints:Control:Url=" + Url("http", ports[0]),
             "--Kestrel:Endpoints:Tls:Url=" + tls,
             // HTTP/1.1 only: ALPN then offers nothing else, as wrk expects.
             "--Kestrel:Endpoints:Tls:Protocols=Http1",
@@ -78,11 +75,9 @@ internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl
 }
 
 /// <summary>The TLS scenarios' server certificate: self-signed for 127.0.0.1, ECDSA P-256 (what a modern site serves;
-/// an RSA handshake would cost several times more and bury the transport under crypto), made fresh for each run and
-/// written as a PKCS#12 file SampleWeb loads through Kestrel's configuration. wrk does not verify
-/// certificates.</summary>
-/// <param name="Path">The .pfx file.</param>
-/// <param name="Password">Its password (random per run; the key protects nothing but this benchmark).</param>
+/// an RSA handshake would bury the transport under crypto), made fresh for each run and written as a .pfx file (<paramref
+/// name="Path"/>) SampleWeb loads through Kestrel's configuration. wrk does not verify certificates.</summary>
+/// <param name="Password">The file's password (random per run; the key protects nothing but this benchmark).</param>
 internal sealed record BenchCertificate(string Path, string Password)
 {
     /// <summary>Creates the certificate in artifacts/bench/tls of the repository (git-ignored), or a temporary folder.</summary>
