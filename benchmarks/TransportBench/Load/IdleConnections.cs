@@ -4,10 +4,8 @@ using System.Runtime.InteropServices;
 namespace TransportBench.Load;
 
 /// <summary>Server memory held by idle keep-alive connections.</summary>
-/// <param name="Target">Connections asked for.</param>
-/// <param name="Opened">Connections that completed one request and were left open.</param>
-/// <param name="RssBeforeKib">Server VmRSS before opening them (after a warm-up of the accept path).</param>
-/// <param name="RssAfterKib">Server VmRSS with all of them open and idle.</param>
+/// <param name="Opened">Connections that completed one request and were left open (of <paramref name="Target"/>).</param>
+/// <param name="RssBeforeKib">Server VmRSS before opening them (after a warm-up of the accept path), and after.</param>
 /// <param name="Note">Why fewer than the target were opened, or null.</param>
 internal sealed record IdleResult(int Target, int Opened, long RssBeforeKib, long RssAfterKib, string? Note)
 {
@@ -28,14 +26,8 @@ internal static class IdleConnections
     public static async Task<IdleResult> MeasureAsync(ServerProcess server, int target, CancellationToken cancellationToken)
     {
         (ulong soft, ulong hard) = OpenFilesLimit.Raise();
-        int count = target;
-        string? note = null;
-        int runnerLimit = (int)Math.Min(soft, int.MaxValue) - FdHeadroom;
-        if (count > runnerLimit)
-        {
-            count = runnerLimit;
-            note = $"capped at {count}: the runner's open-files limit is {soft} (hard {hard}); raise `ulimit -Hn` for more";
-        }
+        int count = Math.Min(target, (int)Math.Min(soft, int.MaxValue) - FdHeadroom);
+        string? note = count < target ? $"capped at {count}: the runner's open-files limit is {soft} (hard {hard}); raise `ulimit -Hn` for more" : null;
 
         var sockets = new List<Socket>(count);
         try
@@ -71,11 +63,7 @@ internal static class IdleConnections
 
     private static async Task OpenBatchAsync(int port, int size, List<Socket> into, CancellationToken cancellationToken)
     {
-        var batch = new Socket[size];
-        for (int i = 0; i < size; i++)
-        {
-            batch[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        }
+        Socket[] batch = [.. Enumerable.Range(0, size).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })];
         try
         {
             await Task.WhenAll(batch.Select(s => RoundTripAsync(s, port, cancellationToken)));
