@@ -7,10 +7,8 @@ internal static class ProcStats
     private const double TicksPerSecond = 100;
     /// <summary>utime + stime of every thread the process has or had.</summary>
     public static TimeSpan CpuTime(int pid) => Total(CpuTimes(pid));
-
     /// <summary>utime and stime apart: time in the process's own code and time in the kernel on its behalf.</summary>
     public static (TimeSpan User, TimeSpan System) CpuTimes(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
-
     /// <summary>utime + stime of one thread.</summary>
     public static TimeSpan ThreadCpuTime(int pid, int tid) => Total(ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat")));
 
@@ -32,6 +30,8 @@ internal static class ProcStats
 
     /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
+    /// <summary>Current resident set size (VmRSS) in KiB.</summary>
+    public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
 
     /// <summary>Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux
     /// 4.0 on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel refused.</summary>
@@ -48,15 +48,12 @@ internal static class ProcStats
         }
     }
 
-    /// <summary>Current resident set size (VmRSS) in KiB.</summary>
-    public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
-
-    /// <summary>The "Max open files" soft and hard limits of a process, as text.</summary>
-    public static string OpenFilesLimit(int pid) =>
+    /// <summary>The "Max open files" soft and hard limits of a process (each a number or "unlimited"), or null.</summary>
+    public static (string Soft, string Hard)? OpenFilesLimits(int pid) =>
         File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal))?
             ["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries) is [string soft, string hard, ..]
-            ? $"soft {soft}, hard {hard}"
-            : "unknown";
+            ? (soft, hard)
+            : null;
 
     private static (TimeSpan User, TimeSpan System) ParseStatCpu(string stat)
     {
@@ -68,7 +65,6 @@ internal static class ProcStats
     }
 
     private static TimeSpan Total((TimeSpan User, TimeSpan System) cpu) => cpu.User + cpu.System;
-
     private static long StatusKib(int pid, string key) =>
         File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal)) is { } line
             ? long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
