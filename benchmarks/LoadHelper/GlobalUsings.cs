@@ -1,4 +1,3 @@
-// What most of the load helper's files use, and the runner's namespaces it shares files with.
 global using System.Buffers;
 global using System.Diagnostics;
 global using System.Globalization;

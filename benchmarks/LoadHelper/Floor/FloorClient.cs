@@ -1,19 +1,15 @@
 namespace TransportBench.Floor;
 
-/// <summary>Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: the scenario's number of
-/// connections at a time, each writing a batch (1 request, or 16 when pipelining), reading until every response of the
-/// batch arrived, and again. Where the scenario closes connections (churn, sessions), the last request of a connection
-/// says <c>Connection: close</c>, Kestrel ends it, and a new connection takes its place, as wrk reconnects. Everything
-/// here runs on the client thread (the pipes schedule the client's continuations there).</summary>
+/// <summary>Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server (docs/benchmarks.md, "The
+/// floor"): a batch of requests per connection, every response read, again. Everything here runs on the client
+/// thread (the pipes schedule the client's continuations there).</summary>
 internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler scheduler, InMemoryListener listener, MemoryPool<byte> pool)
 {
     private readonly byte[] _batch = CreateBatch(scenario, close: false);
     private readonly byte[] _closingBatch = CreateBatch(scenario, close: true);
-
     // Written by the client thread only; read by the measuring thread.
     private long _completed;
     private long _non200;
-
     // Set by the measuring thread, read by the client thread between batches.
     private volatile bool _stopping;
     private Task? _all;
@@ -24,15 +20,7 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
     public void Start()
     {
         var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-        scheduler.Schedule(_ =>
-        {
-            var slots = new Task[scenario.Connections];
-            for (int i = 0; i < slots.Length; i++)
-            {
-                slots[i] = RunSlotAsync(i);
-            }
-            started.SetResult(Task.WhenAll(slots));
-        }, null);
+        scheduler.Schedule(_ => started.SetResult(Task.WhenAll(Enumerable.Range(0, scenario.Connections).Select(RunSlotAsync))), null);
         _all = started.Task.Unwrap();
     }
 
@@ -115,8 +103,7 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
         }
     }
 
-    /// <summary>The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it, a body where the
-    /// scenario uploads, and <c>Connection: close</c> on a connection's last request.</summary>
+    /// <summary>The bytes wrk sends for one batch, Host as wrk writes it; <c>Connection: close</c> on a connection's last.</summary>
     private static byte[] CreateBatch(Scenario scenario, bool close)
     {
         string request = (scenario.BodyBytes > 0 ? "POST " : "GET ") + scenario.Path + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"

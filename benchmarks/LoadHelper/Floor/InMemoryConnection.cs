@@ -3,10 +3,8 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace TransportBench.Floor;
 
-/// <summary>A Kestrel connection made of two in-process pipes and nothing else: what Kestrel costs with a transport
-/// that costs nothing. The pipes are set up as the Sockets transport sets up its own (same pool, same 1 MiB / 64 KiB
-/// back-pressure limits, the app reading input on the thread pool); the "transport" side is the floor's client, which
-/// runs on <see cref="ClientThreadScheduler"/>.</summary>
+/// <summary>A Kestrel connection made of two in-process pipes, set up as the Sockets transport sets up its own (same
+/// pool and back-pressure limits, the app reading on the thread pool); the floor's client is its other end.</summary>
 internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature,
     IConnectionItemsFeature, IMemoryPoolFeature, IConnectionEndPointFeature
 {
@@ -16,7 +14,6 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
     private static readonly IPEndPoint Remote = new(IPAddress.Loopback, 2);
     private readonly CancellationTokenSource _closed = new();
     private readonly FeatureCollection _features = new();
-
     // Set once by Abort from any thread, read by the client thread.
     private volatile bool _aborted;
 
@@ -47,10 +44,8 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
     public MemoryPool<byte> MemoryPool { get; }
     public override EndPoint? LocalEndPoint { get; set; } = Local;
     public override EndPoint? RemoteEndPoint { get; set; } = Remote;
-
     /// <summary>The client's end of the request pipe.</summary>
     public PipeWriter ClientWriter { get; }
-
     /// <summary>The client's end of the response pipe.</summary>
     public PipeReader ClientReader { get; }
     public bool IsAborted => _aborted;

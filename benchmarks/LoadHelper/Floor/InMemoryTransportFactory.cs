@@ -22,7 +22,6 @@ internal sealed class InMemoryListener(EndPoint endPoint) : IConnectionListener
 {
     private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>();
     public EndPoint EndPoint { get; } = endPoint;
-
     /// <summary>Hands a connection to Kestrel.</summary>
     public void Add(ConnectionContext connection) => _accepted.Writer.TryWrite(connection);
 
