@@ -1,4 +1,3 @@
-// What most of the runner's files use, and its own namespaces.
 global using System.Diagnostics;
 global using System.Globalization;
 global using System.Net;

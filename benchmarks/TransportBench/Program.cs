@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 
-// TransportBench: `--help` lists every option with its default (Cli/BenchCommand.cs); docs/benchmarks.md says what
-// it measures and why. A wrong option or value is reported with exit code 2 before anything runs.
+// TransportBench (docs/benchmarks.md). A wrong option or value is reported with exit code 2 before anything runs.
 var command = new BenchCommand(CpuList.Available());
 ParseResult parsed = command.Root.Parse(args);
 if (parsed.Errors.Count > 0)

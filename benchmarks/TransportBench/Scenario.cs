@@ -24,30 +24,21 @@ internal enum WireProtocol
     H2c,
 }
 
-/// <summary>One load shape against one endpoint of SampleWeb.</summary>
-/// <param name="Name">The name used by <c>--scenarios</c> and in reports.</param>
+/// <summary>One load shape against one endpoint of SampleWeb, by the name <c>--scenarios</c> and the reports use.</summary>
 /// <param name="PipelineDepth">Requests written back to back before reading responses (1: no pipelining).</param>
 internal sealed record Scenario(string Name, string Path, int Connections, int PipelineDepth, ScenarioKind Kind, string Title)
 {
     /// <summary>POST bodies of this many bytes; 0 sends GETs.</summary>
     public int BodyBytes { get; init; }
-
-    /// <summary>0: keep-alive for the whole run. 1: <c>Connection: close</c> on every request, a new connection each. N: every
-    /// Nth request of a load thread closes its connection, so connections serve N requests on average.</summary>
+    /// <summary>0: keep-alive throughout. N: every Nth request of a load thread says <c>Connection: close</c>.</summary>
     public int RequestsPerConnection { get; init; }
     public WireProtocol Protocol { get; init; } = WireProtocol.Http11;
-
     /// <summary>HTTP/2 streams in flight per connection (h2load -m).</summary>
     public int Streams { get; init; } = 1;
-
-    /// <summary>Measured seconds when --duration is not given: 5, and 8 for the original five (the published reference
-    /// run's length), so that the full run fits in about an hour (docs/benchmarks.md).</summary>
+    /// <summary>Measured seconds without --duration: 8 for the original five (the published reference run's), else 5.</summary>
     public double DefaultSeconds { get; init; } = 5;
-
-    /// <summary>Whether the in-memory floor can run it: HTTP/1.1 at saturation. It has no TLS, no HTTP/2 client, no clock
-    /// for a fixed rate, and no sockets to hold idle or to flood.</summary>
+    /// <summary>Whether the in-memory floor can run it: HTTP/1.1 at saturation.</summary>
     public bool FloorServes => Kind == ScenarioKind.Throughput && Protocol == WireProtocol.Http11;
-
     /// <summary>Why the floor has no figure here, for reports.</summary>
     public string FloorMissing => (Protocol, Kind) switch
     {

@@ -1,34 +1,27 @@
 namespace TransportBench.Cli;
 
-/// <summary>How a layout (<c>--layout</c>) places the server and the load generator.</summary>
+/// <summary>How a layout (<c>--layout</c>) places the server and the load generator (docs/benchmarks.md, "Layouts").</summary>
 internal enum LayoutKind
 {
-    /// <summary>The server pinned to its own CPUs (one on two CPUs), the load generator on the others: the server's cost
-    /// alone, under the runtime's view of a small machine (ProcessorCount 1: workstation GC, one I/O thread).</summary>
+    /// <summary>The server pinned to its own CPUs, the load generator on the others.</summary>
     Pinned,
-    /// <summary>Nothing pinned: the server sees every CPU (its default ProcessorCount, ThreadCount and GC) and the load
-    /// generator shares them, as a server on a machine of its own with its clients elsewhere does not; noisy.</summary>
+    /// <summary>Nothing pinned: the server sees every CPU and the load generator shares them.</summary>
     Shared,
-    /// <summary>The server pinned to N CPUs (ProcessorCount N), the load generator on the rest; 4 CPUs or more.</summary>
+    /// <summary>The server pinned to N CPUs, the load generator on the rest; 4 CPUs or more.</summary>
     Split,
 }
 
-/// <summary>Which CPUs the server and the load generator run on, by layout (<see cref="LayoutKind"/>). Pinned and
-/// split, they never share one: a load generator on the server's CPU steals exactly the time being measured. Pinning
-/// goes through <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.</summary>
-/// <param name="Name">The layout's name in every report table: pinned, shared, split-N.</param>
-/// <param name="ServerCpus">taskset list for servers, or null when nothing is pinned.</param>
-/// <param name="LoadCpus">taskset list for wrk and h2load, or null when nothing is pinned.</param>
+/// <summary>Which CPUs the server and the load generator run on, by layout. Pinned and split, they never share one.
+/// Pinning goes through <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.</summary>
+/// <param name="ServerCpus">taskset list for servers, or null when nothing is pinned (as <paramref name="LoadCpus"/>).</param>
 /// <param name="LoadCpuCount">How many CPUs the load generator has: its thread count.</param>
-/// <param name="Description">A sentence for the terminal and the reports.</param>
 internal sealed record CoreLayout(
     LayoutKind Kind, string Name, IReadOnlyList<int> Available, string? ServerCpus, string? LoadCpus, int LoadCpuCount, string Description)
 {
     /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
     public const int SplitMinimumCpus = 4;
-    /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned).</summary>
+    /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned), as <see cref="LoadCpuList"/>.</summary>
     public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? Available : CpuList.Parse(ServerCpus);
-    /// <summary>The load generator's CPUs as numbers (all available ones when nothing is pinned).</summary>
     public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? Available : CpuList.Parse(LoadCpus);
 
     /// <summary>The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2
@@ -78,9 +71,8 @@ internal sealed record CoreLayout(
         return (string.Join(',', available.Skip(half)), string.Join(',', available.Take(half)));
     }
 
-    /// <summary>This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU
-    /// and one event loop do with two connections, whatever the machine. Shared pins nothing, so only the one loop
-    /// stays.</summary>
+    /// <summary>This layout with the server on the first of its CPUs only, for the fairness scenario (shared pins
+    /// nothing: only its one loop stays).</summary>
     public CoreLayout WithOneServerCpu() => Kind == LayoutKind.Shared ? this : this with { ServerCpus = Format.Inv($"{ServerCpuList[0]}") };
 
     /// <summary>Wraps a command in taskset when a CPU list is given.</summary>
@@ -105,17 +97,13 @@ internal static class CpuList
                 error = $"'{part}'{where} is not a CPU or a range of CPUs (taskset syntax, e.g. 0-3,5)";
                 return null;
             }
-            for (int cpu = first; cpu <= last; cpu++)
-            {
-                cpus.Add(cpu);
-            }
+            cpus.AddRange(Enumerable.Range(first, last - first + 1));
         }
         return cpus;
     }
 
     /// <summary>Parses a list known to be valid: the kernel's own, or a layout's.</summary>
-    public static List<int> Parse(string list) =>
-        TryParse(list, out string? error) ?? throw new FormatException(error);
+    public static List<int> Parse(string list) => TryParse(list, out string? error) ?? throw new FormatException(error);
 
     /// <summary>The CPUs this process may run on, from the kernel's own list (affinity and cgroup cpusets apply).</summary>
     public static List<int> Available() =>
@@ -124,6 +112,5 @@ internal static class CpuList
             : [.. Enumerable.Range(0, Environment.ProcessorCount)];
 
     /// <summary>A CPU number: digits only, as taskset takes them (no sign, no spaces inside).</summary>
-    private static bool TryCpu(string text, out int cpu) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cpu);
+    private static bool TryCpu(string text, out int cpu) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cpu);
 }

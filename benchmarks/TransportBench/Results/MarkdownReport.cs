@@ -1,7 +1,6 @@
 namespace TransportBench.Results;
 
-/// <summary>results.md: the machine, an overview of ratios, where the CPU goes, scaling efficiency, a table per
-/// scenario (every server's medians, in the columns that scenario has), and every error verbatim.</summary>
+/// <summary>results.md: the machine, the overview, where the CPU goes, scaling efficiency, a table per scenario, errors.</summary>
 internal static class MarkdownReport
 {
     public static string Render(RunReport report)
@@ -245,10 +244,8 @@ internal static class MarkdownReport
     }
 
     private static string Ms(double? millis) => Format.Number(millis, "0.00");
-
     /// <summary>Who set the pace, how noisy it was, and the warm-up: the last columns of the load and fairness tables.</summary>
     private static readonly string[] PaceColumns = ["server / load CPU busy %", "noise %", "warm-up s"];
-
     private static string[] Pace(ServerSummary s) =>
     [
         $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")}", Format.Number(s.ForeignCpuPercentMax, "0"),

@@ -5,10 +5,6 @@ using System.Text.Json.Serialization;
 namespace TransportBench.Results;
 
 /// <summary>Everything a run produced: what results.json holds (<see cref="JsonReport"/>) and the other reports draw from.</summary>
-/// <param name="Quick">A --quick run: proof that the runner works, not figures.</param>
-/// <param name="LatencyRate">The fixed offered load of the latency scenario, req/s, and where it came from.</param>
-/// <param name="Scenarios">Medians and ratios.</param>
-/// <param name="Samples">Every round of every server, as measured.</param>
 internal sealed record RunReport(
     MachineInfo Machine, bool Quick, double? LatencyRate, string? LatencyRateSource, IReadOnlyList<ScenarioSummary> Scenarios, IReadOnlyList<RoundSample> Samples)
 {
@@ -21,10 +17,8 @@ internal static class JsonReport
 {
     private static readonly JsonSerializerOptions Options = new()
     {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Converters = { new JsonStringEnumConverter() },
     };
 
     public static string Serialize(RunReport report) => JsonSerializer.Serialize(report, Options);

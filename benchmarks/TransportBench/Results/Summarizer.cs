@@ -39,16 +39,13 @@ internal static class Summarizer
         // The ratios and the user CPU above the floor come from the other servers (WithRatios).
         return new ServerSummary(
             Server: server, Rounds: good.Count, Identity: samples.Select(s => s.Identity).FirstOrDefault(i => i is not null),
-            RequestsPerSecond: Median(good.Select(s => s.RequestsPerSecond)),
-            RequestsPerSecondMin: rps.Count > 0 ? rps.Min() : null,
-            RequestsPerSecondMax: rps.Count > 0 ? rps.Max() : null,
-            RequestsPerSecondRatio: null,
+            RequestsPerSecond: Median(good.Select(s => s.RequestsPerSecond)), RequestsPerSecondRatio: null,
+            RequestsPerSecondMin: rps.Count > 0 ? rps.Min() : null, RequestsPerSecondMax: rps.Count > 0 ? rps.Max() : null,
             CpuMicrosPerRequest: Median(good.Select(s => s.CpuMicrosPerRequest)), CpuRatio: null,
             KernelMicrosPerRequest: Median(good.Select(s => s.KernelMicrosPerRequest)), UserAboveFloorMicrosPerRequest: null,
             ClientCpuMicrosPerRequest: Median(good.Select(s => s.ClientCpuMicrosPerRequest)),
             AllocatedBytesPerRequest: Median(good.Select(s => s.AllocatedBytesPerRequest)),
-            PeakRssMib: Median(good.Select(s => s.PeakRssKib / 1024.0)),
-            WarmupSeconds: Median(good.Select(s => s.WarmupSeconds)),
+            PeakRssMib: Median(good.Select(s => s.PeakRssKib / 1024.0)), WarmupSeconds: Median(good.Select(s => s.WarmupSeconds)),
             OfferedRate: Median(good.Select(s => s.FixedRate?.OfferedRate)),
             P50Millis: Median(good.Select(s => (s.FixedRate?.P50Micros ?? s.Fairness?.P50Micros ?? s.Load?.P50Micros) / 1000.0)),
             P99Millis: Median(good.Select(s => (s.FixedRate?.P99Micros ?? s.Fairness?.P99Micros ?? s.Load?.P99Micros) / 1000.0)),
@@ -65,8 +62,7 @@ internal static class Summarizer
             MigrationsPerRequest: Median(withSyscalls.Select(s => s.Syscalls!.CpuMigrations is long n ? s.Syscalls.PerRequest(n) : (double?)null)),
             TopSyscalls: top,
             SyscallsUnavailable: withSyscalls.Count > 0 ? null : samples.Select(s => s.SyscallsUnavailable).FirstOrDefault(r => r is not null),
-            ServerBusyPercent: Median(good.Select(s => s.Cpu?.ServerBusyPercent)),
-            LoadBusyPercent: Median(good.Select(s => s.Cpu?.LoadBusyPercent)),
+            ServerBusyPercent: Median(good.Select(s => s.Cpu?.ServerBusyPercent)), LoadBusyPercent: Median(good.Select(s => s.Cpu?.LoadBusyPercent)),
             ForeignCpuPercentMax: good.Select(s => s.Cpu?.ForeignPercent).Max(),
             Errors: [.. samples.Where(s => s.Error is not null).Select(s => $"round {s.Round}: {s.Error}")]);
     }
@@ -98,6 +94,5 @@ internal static class Summarizer
            select (other.Layout, other.Scenario, server.Server, ratio!.Value),
     ];
 
-    private static double? Ratio(double? value, double? baseline) =>
-        value is double v && baseline is double b && b > 0 ? v / b : null;
+    private static double? Ratio(double? value, double? baseline) => value is double v && baseline is double b && b > 0 ? v / b : null;
 }

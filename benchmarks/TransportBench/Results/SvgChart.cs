@@ -1,12 +1,10 @@
 namespace TransportBench.Results;
 
-/// <summary>results.svg, drawn by hand (no charting package): requests/s and CPU per request against sockets for each
-/// scenario, the two figures a reader compares first (the percentiles are results.md's). Bars run sideways, one row per
-/// server under each scenario's name, so eighteen scenarios stay readable; one colour per server.</summary>
+/// <summary>results.svg, drawn by hand: requests/s and CPU per request against sockets, the two figures a reader compares
+/// first. Bars run sideways, one row per server under each scenario's name, so eighteen scenarios stay readable.</summary>
 internal static class SvgChart
 {
     private const int Width = 960, Left = 120, PlotWidth = 700, BarHeight = 10, GroupGap = 8;
-
     /// <summary>The axis end: ratios above 3× would squeeze the rest into a sliver, so they are clipped and marked.</summary>
     private const double AxisEnd = 3;
     private static readonly string[] Palette = ["#8c8c8c", "#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#eeca3b"];

@@ -1,8 +1,7 @@
 namespace TransportBench.Running;
 
-/// <summary>The whole run: checks the tools, publishes SampleWeb once, measures the steps of <see cref="RunPlan"/>, and
-/// writes the reports. A server that does not start is reported and skipped; Ctrl+C stops the run and still writes what
-/// was measured.</summary>
+/// <summary>The whole run: checks the tools, publishes SampleWeb once, measures the steps of <see cref="RunPlan"/> (a
+/// server that does not start is skipped), and writes the reports, of what was measured when Ctrl+C stops it.</summary>
 internal static class BenchRunner
 {
     public static async Task<int> RunAsync(BenchOptions options, TextWriter console, CancellationToken cancellationToken)
@@ -53,14 +52,13 @@ internal static class BenchRunner
                 using var measurer = new Measurer(plan.Options, plan.Layout, sampleDirectory, perfUnavailable, certificate, progress);
                 foreach (Step step in plan.Steps)
                 {
-                    await MeasureStepAsync(run, step, measurer, progress, plan.Options, cancellationToken);
+                    await MeasureStepAsync(run, step, measurer, progress, cancellationToken);
                 }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            console.WriteLine();
-            console.WriteLine("Interrupted: writing what was measured so far.");
+            console.WriteLine("\nInterrupted: writing what was measured so far.");
         }
 
         List<ScenarioSummary> summary = [.. plans.SelectMany(p => Summarizer.Summarize(run.Samples, scenarios, p.Servers, p.Layout.Name))];
@@ -84,8 +82,7 @@ internal static class BenchRunner
         return cancellationToken.IsCancellationRequested ? 130 : 0;
     }
 
-    /// <summary>What the steps so far produced, kept when the run is interrupted: the latency scenario's offered load
-    /// (req/s) once known and where it came from, the samples, and the servers that did not start (skipped from then on).</summary>
+    /// <summary>What the steps so far produced (kept when the run is interrupted), and the servers that did not start.</summary>
     private sealed class Run
     {
         public double? Rate { get; set; }
@@ -94,8 +91,7 @@ internal static class BenchRunner
         public Dictionary<string, string> Broken { get; } = [];
     }
 
-    private static async Task MeasureStepAsync(
-        Run run, Step step, Measurer measurer, Progress progress, BenchOptions options, CancellationToken cancellationToken)
+    private static async Task MeasureStepAsync(Run run, Step step, Measurer measurer, Progress progress, CancellationToken cancellationToken)
     {
         (Scenario scenario, int round, ServerSpec server, _, _) = step;
         if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)

@@ -1,19 +1,13 @@
 namespace TransportBench.Running;
 
-/// <summary>Measures one server once in one scenario (a <see cref="Step"/> of the <see cref="RunPlan"/>): warm-up until
-/// the JIT is quiet → timed run with CPU and allocation counters read around it (again, twice at most, when it was
-/// noisy: <see cref="NoiseRetry"/>) → a separate syscall-counting pass. Each server keeps one process for the round:
-/// the step that starts it warms it up from --warmup, the next ones warm it up again under their own load, from <see
-/// cref="WarmupRule.ReusedLeast"/>, until its JIT is quiet; its peak RSS is reset at each scenario's start. A step that
-/// needs a process of its own starts one and ends it; the kept ones wait meanwhile (an idle server takes no
-/// CPU).</summary>
+/// <summary>Measures one <see cref="Step"/>: warm-up until the JIT is quiet → timed run (<see cref="NoiseRetry"/>) → a
+/// syscall-counting pass; each server keeps one process for the round (docs/benchmarks.md, "Rounds, processes and warm-ups").</summary>
 internal sealed class Measurer(
     BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, BenchCertificate certificate, Progress progress)
     : IDisposable
 {
     /// <summary>How long a warm-up goes on, past its rule, for a load run that completes a response (<see cref="WarmUpAsync"/>).</summary>
     private static readonly TimeSpan FirstResponseLimit = TimeSpan.FromSeconds(30);
-
     // The processes kept for the current round, by server name. Used by the run's flow only, one step at a time.
     private readonly Dictionary<string, ServerProcess> _servers = [];
     private LoadHelperProcess? _floor;
@@ -83,8 +77,7 @@ internal sealed class Measurer(
             }
             else
             {
-                // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run with its
-                // JIT and pools in the same settled state.
+                // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run settled.
                 // The responses each run completed; fairness's are not counted (a starved small client is a finding).
                 Func<TimeSpan, Task<long?>> load = scenario.Kind == ScenarioKind.Fairness
                     ? async time =>
@@ -152,22 +145,13 @@ internal sealed class Measurer(
         FloorResult result = (await _floor!.RunAsync(new HelperJob(Floor: job), options.WarmupLimit + duration + TimeSpan.FromSeconds(60), cancellationToken)).Floor!;
         return new RoundSample
         {
-            Scenario = step.Scenario.Name,
-            Server = ServerSpec.FloorName,
-            Round = step.Round, Layout = step.Layout,
-            NewProcess = newProcess,
+            Scenario = step.Scenario.Name, Server = ServerSpec.FloorName, Round = step.Round, Layout = step.Layout, NewProcess = newProcess,
             Identity = new ServerIdentity("in-memory pipes (no sockets)", result.ProcessorCount, result.ServerGc ? "server" : "workstation"),
-            Requests = result.Requests,
-            RequestsPerSecond = result.Requests / result.Seconds,
-            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest,
-            ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
-            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest,
-            PeakRssKib = result.PeakRssKib,
-            WarmupSeconds = result.WarmupSeconds,
-            WarmupJitSteps = result.WarmupJitSteps,
-            JitSettled = result.JitSettled,
-            SyscallsUnavailable = "no sockets: nothing to count",
-            Error = result.Error,
+            Requests = result.Requests, RequestsPerSecond = result.Requests / result.Seconds,
+            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest, ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
+            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest, PeakRssKib = result.PeakRssKib,
+            WarmupSeconds = result.WarmupSeconds, WarmupJitSteps = result.WarmupJitSteps, JitSettled = result.JitSettled,
+            SyscallsUnavailable = "no sockets: nothing to count", Error = result.Error,
         };
     }
 
@@ -209,7 +193,7 @@ internal sealed class Measurer(
         }
 
         ServerCounters? counters0 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
-        var window = CpuWindow.Start(server.Pid, cores);
+        var window = new CpuWindow(server.Pid, cores);
         (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
         CpuUse cpu = sample.Cpu = window.Stop();
         ServerCounters? counters1 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
@@ -229,12 +213,10 @@ internal sealed class Measurer(
         await CountSyscallsAsync(sample, server, async () => (await RunAsync(options.PerfDuration, null)).Requests, cancellationToken);
     }
 
-    /// <summary>Fairness: the flood and the small round trips from the runner's own client, pinned to the load CPUs;
-    /// the server on one CPU. The figures are the small connection's latency and the flood's throughput, so there is no
-    /// CPU per request and no syscall pass (the flood is a single request).</summary>
+    /// <summary>Fairness: no CPU per request and no syscall pass (the flood is a single request).</summary>
     private async Task MeasureFairnessAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
     {
-        var window = CpuWindow.Start(server.Pid, cores.WithOneServerCpu());
+        var window = new CpuWindow(server.Pid, cores.WithOneServerCpu());
         FairnessResult fairness = await FairnessAsync(server, scenario, options.DurationOf(scenario), cancellationToken);
         sample.Cpu = window.Stop();
         sample.Fairness = fairness;
@@ -244,11 +226,8 @@ internal sealed class Measurer(
         sample.Error = fairness.Error;
     }
 
-    /// <summary>Load until the server's JIT is quiet (<see cref="WarmupRule"/>), timed for the report; then, while the
-    /// last load run completed nothing, a <see cref="WarmupRule.Step"/> more, for <see cref="FirstResponseLimit"/> at
-    /// most: a warm-up that served nothing warmed nothing up, and on a busy machine a new process's first TLS
-    /// handshakes (JIT, OpenSSL's start) outlast --quick's warm-up and timed run alike. A full run's warm-ups serve
-    /// from their first step.</summary>
+    /// <summary>Load until the server's JIT is quiet (<see cref="WarmupRule"/>); then, while the last load run completed
+    /// nothing, a <see cref="WarmupRule.Step"/> more, for <see cref="FirstResponseLimit"/> at most (docs/benchmarks.md).</summary>
     private async Task<(double Seconds, List<long> JitSteps, bool Settled)> WarmUpAsync(
         ServerProcess server, Func<TimeSpan, Task<long?>> load, TimeSpan least, CancellationToken cancellationToken)
     {
