@@ -1,24 +1,15 @@
 namespace TransportBench.Load;
 
-/// <summary>Latency at a fixed offered rate, from h2load's per-request log; times in microseconds.</summary>
-/// <param name="Requests">Requests that completed with a 2xx status.</param>
-/// <param name="Failed">Requests that failed or had another status.</param>
-/// <param name="OfferedRate">The rate asked of h2load (req/s, all connections together).</param>
-/// <param name="AchievedRate">Completed requests divided by the span of their start times.</param>
+/// <summary>Latency at a fixed offered rate, from h2load's log (µs); the achieved rate is 2xx responses over their starts' span.</summary>
 internal sealed record FixedRateResult(
     long Requests, long Failed, double OfferedRate, double AchievedRate, long P50Micros, long P90Micros, long P99Micros, long P999Micros, long MaxMicros);
 
-/// <summary>h2load (Debian nghttp2-client), two ways. At saturation over HTTP/2 (wrk speaks HTTP/1.1 only): h2c with
-/// prior knowledge, each connection keeping <see cref="Scenario.Streams"/> requests in flight; its summary has counts,
-/// not percentiles. At a fixed rate, over HTTP/1.1 keep-alive at <c>--rps</c> per connection: its rate timer keeps a
-/// count of requests owed and sends them as soon as the connection is free, so the offered load stays constant when
-/// responses are late; the runner computes the percentiles from <c>--log-file</c>. All clients of one h2load process
-/// fire their rate timers together, so the load is split over <see cref="Processes"/> processes started one after
-/// another: their timer phases spread at random, and bursts shrink to connections / <see cref="Processes"/> (one process
-/// per connection would saturate the load CPU; docs/benchmarks.md has the measurements).</summary>
+/// <summary>h2load, two ways: at saturation over h2c (its summary has counts, not percentiles), and at a fixed rate over
+/// HTTP/1.1, the percentiles computed from <c>--log-file</c> (docs/benchmarks.md, "The latency client").</summary>
 internal static partial class H2Load
 {
-    /// <summary>h2load processes per run: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
+    /// <summary>h2load processes per fixed-rate run, started one after another so that their rate timers do not fire
+    /// together: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
     private const int Processes = 8;
 
     public static async Task<FixedRateResult> RunFixedRateAsync(
@@ -48,12 +39,8 @@ internal static partial class H2Load
             {
                 throw failed.Failure("h2load");
             }
-            var lines = new List<string>();
-            foreach (string log in logs.Where(File.Exists))
-            {
-                lines.AddRange(await File.ReadAllLinesAsync(log, cancellationToken));
-            }
-            return SummarizeLog(lines, rate);
+            string[][] read = await Task.WhenAll(logs.Where(File.Exists).Select(log => File.ReadAllLinesAsync(log, cancellationToken)));
+            return SummarizeLog([.. read.SelectMany(lines => lines)], rate);
         }
         finally
         {
@@ -69,8 +56,7 @@ internal static partial class H2Load
     {
         var latencies = new List<long>(lines.Count);
         long failed = 0;
-        long firstStart = long.MaxValue;
-        long lastStart = long.MinValue;
+        long firstStart = long.MaxValue, lastStart = long.MinValue;
         foreach (string line in lines)
         {
             string[] fields = line.Split('\t');
@@ -129,19 +115,15 @@ internal static partial class H2Load
     }
 
     private static long Number(Match match, string group) => long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
-
     // "finished in 2.00s, 152772.00 req/s, 30.16MB/s"
     [GeneratedRegex(@"finished in (?<seconds>[\d.]+)s,")]
     private static partial Regex Finished();
-
     // "requests: 305544 total, 305800 started, 305544 done, 305544 succeeded, 0 failed, 0 errored, 0 timeout"
     [GeneratedRegex(@"requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, \d+ failed, (?<errored>\d+) errored, (?<timeout>\d+) timeout")]
     private static partial Regex Requests();
-
     // "status codes: 305544 2xx, 0 3xx, 0 4xx, 0 5xx"
     [GeneratedRegex(@"status codes: (?<ok>\d+) 2xx, (?<s3>\d+) 3xx, (?<s4>\d+) 4xx, (?<s5>\d+) 5xx")]
     private static partial Regex StatusCodes();
-
     // "traffic: 60.32MB (63250474) total, …"
     [GeneratedRegex(@"traffic: \S+ \((?<bytes>\d+)\) total")]
     private static partial Regex Traffic();

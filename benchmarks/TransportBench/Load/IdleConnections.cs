@@ -1,7 +1,6 @@
 namespace TransportBench.Load;
 
-/// <summary>Server memory held by idle keep-alive connections: those opened (of the target), VmRSS before and after
-/// (docs/benchmarks.md, "RSS per idle connection"), and why fewer than the target were opened, or null.</summary>
+/// <summary>Server memory held by idle keep-alive connections (docs/benchmarks.md, "RSS per idle connection").</summary>
 internal sealed record IdleResult(int Target, int Opened, long RssBeforeKib, long RssAfterKib, string? Note)
 {
     public double BytesPerConnection => Opened > 0 ? (RssAfterKib - RssBeforeKib) * 1024.0 / Opened : 0;
@@ -40,7 +39,8 @@ internal static class IdleConnections
                 }
                 catch (SocketException e)
                 {
-                    note = $"stopped at {sockets.Count} of {target}: {e.SocketErrorCode} ({e.Message}); server open files: {(ProcStats.OpenFilesLimits(server.Pid) is { } l ? $"soft {l.Soft}, hard {l.Hard}" : "unknown")}";
+                    note = $"stopped at {sockets.Count} of {target}: {e.SocketErrorCode} ({e.Message}); server open files: "
+                        + (ProcStats.OpenFilesLimits(server.Pid) is { } l ? $"soft {l.Soft}, hard {l.Hard}" : "unknown");
                     break;
                 }
             }

@@ -2,15 +2,11 @@ using System.Text.Json;
 
 namespace TransportBench.Load;
 
-/// <summary>Saturating HTTP/1.1 load with wrk (over TLS for https URLs): one thread per load CPU, keep-alive
-/// connections; pipelining, POST bodies and connection closing through the Lua script (Load/bench.lua). wrk takes whole
-/// seconds, so durations round up.</summary>
+/// <summary>Saturating HTTP/1.1 load with wrk and Load/bench.lua, one thread per load CPU; durations round up to seconds.</summary>
 internal static class WrkClient
 {
     private const string ResultPrefix = "WRK_RESULT ";
-
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
-
     /// <summary>What bench.lua's done() prints.</summary>
     private sealed record WrkSummary(
         long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx, long P50Micros, long P99Micros, long P999Micros);
@@ -48,11 +44,9 @@ internal static class WrkClient
         {
             // A line cut short (wrk killed while writing it): reported below as a failed run, with its output.
         }
-        if (wrk is null)
-        {
-            throw run.Failure("wrk");
-        }
-        return new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
-            wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
+        return wrk is null
+            ? throw run.Failure("wrk")
+            : new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
+                wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
     }
 }

@@ -1,14 +1,6 @@
 namespace TransportBench.Measure;
 
-/// <summary>What the CPUs did during a timed run.</summary>
-/// <param name="ServerCpu">The server's utime + stime.</param>
-/// <param name="ServerKernelCpu">Its stime alone: the kernel's work for it (syscalls, loopback TCP, wake-ups; TLS crypto is user time).</param>
-/// <param name="ServerBusyPercent">That, as a share of the server CPUs' time: below ~90 % at saturation, something
-/// other than the server set the pace (the load generator, another tenant, the scheduler).</param>
-/// <param name="LoadBusyPercent">How busy the load CPUs were (load generator and anything else): near 100 %, the
-/// load side was the limit.</param>
-/// <param name="ForeignPercent">CPU time other processes took on the server CPUs, as a share of their time: the noise
-/// of a shared machine (the load generator runs elsewhere, so ideally 0).</param>
+/// <summary>What the CPUs did during a timed run (docs/benchmarks.md, "Server / load CPU busy %", "Noise %").</summary>
 internal sealed record CpuUse(TimeSpan ServerCpu, TimeSpan ServerKernelCpu, double ServerBusyPercent, double LoadBusyPercent, double ForeignPercent);
 
 /// <summary>Reads the server's CPU time and the machine's per-CPU counters around a timed run.</summary>
@@ -20,8 +12,6 @@ internal sealed class CpuWindow(int pid, CoreLayout cores)
     private readonly TimeSpan _serverCpusBusy0 = ProcStats.CpuBusy(cores.ServerCpuList);
     private readonly TimeSpan _loadCpusBusy0 = ProcStats.CpuBusy(cores.LoadCpuList);
     private readonly long _start = Stopwatch.GetTimestamp();
-
-    public static CpuWindow Start(int pid, CoreLayout cores) => new(pid, cores);
 
     public CpuUse Stop()
     {

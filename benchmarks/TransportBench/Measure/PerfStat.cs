@@ -1,28 +1,19 @@
 namespace TransportBench.Measure;
 
-/// <summary>Syscalls a server made during a counting pass.</summary>
+/// <summary>Syscalls a server made during a counting pass, and the requests it served meanwhile.</summary>
 /// <param name="Total">All syscalls (raw_syscalls:sys_enter), whatever their kind.</param>
-/// <param name="BySyscall">Counts of the syscalls listed in <see cref="PerfStat"/>, by name.</param>
-/// <param name="Requests">Requests served during the pass.</param>
 /// <param name="SocketWrites">Calls that send response bytes: writev, sendmsg, sendto, and the writes that are not
-/// 8 bytes long (an eventfd wake-up writes exactly 8; no scenario here sends an 8-byte piece of a response).</param>
+/// 8 bytes long (docs/benchmarks.md, "writes/resp").</param>
 internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, long> BySyscall, long Requests, long SocketWrites)
 {
-    /// <summary>The software event <c>context-switches</c> over the pass, or null when perf did not count it.</summary>
+    /// <summary>perf's software events over the pass, or null when it did not count them.</summary>
     public long? ContextSwitches { get; init; }
-
-    /// <summary>The software event <c>cpu-migrations</c>: a server thread moved to another CPU.</summary>
     public long? CpuMigrations { get; init; }
 
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 
-/// <summary>Counts a server's syscalls with <c>perf stat -p PID</c> on syscall tracepoints, in a pass of its own after
-/// the timed one: tracepoints cost a little per syscall (far less than strace, which changes a server's batching). One
-/// counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total, rather than <c>syscalls:sys_enter_*</c>,
-/// which opens ~350 counters per thread and runs out of file descriptors. An eventfd wake-up is a <c>write</c>, so the
-/// breakdown's <c>write</c> counts both; <see cref="SyscallCounts.SocketWrites"/> leaves the 8-byte ones out with a
-/// tracepoint filter on a second <c>write</c> counter.</summary>
+/// <summary>Counts a server's syscalls with <c>perf stat</c> on syscall tracepoints (docs/benchmarks.md, "Syscalls").</summary>
 internal static class PerfStat
 {
     /// <summary>The syscalls a transport spends time in, per request or per loop iteration.</summary>
@@ -72,8 +63,7 @@ internal static class PerfStat
     /// <summary>Counts the syscalls of <paramref name="pid"/> while <paramref name="load"/> runs (it returns the
     /// requests it completed). perf attaches before the load and detaches half a second after it; the idle edges add a
     /// handful of timer syscalls, nothing per request.</summary>
-    public static async Task<SyscallCounts> CountAsync(
-        int pid, TimeSpan loadDuration, Func<Task<long>> load, CancellationToken cancellationToken)
+    public static async Task<SyscallCounts> CountAsync(int pid, TimeSpan loadDuration, Func<Task<long>> load, CancellationToken cancellationToken)
     {
         string output = Path.Combine(Path.GetTempPath(), $"transportbench-perf-{Environment.ProcessId}-{Guid.NewGuid():N}.csv");
         // wrk runs whole seconds: the window covers the rounded-up load plus the edges.
@@ -81,18 +71,15 @@ internal static class PerfStat
         Task<ToolResult> perf = ChildProcesses.RunAsync("perf",
             ["stat", "-x", ",", "-o", output, .. EventArguments(), "-p", pid.ToString(CultureInfo.InvariantCulture),
              "--", "sleep", window.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
-            window + TimeSpan.FromSeconds(30),
-            cancellationToken);
+            window + TimeSpan.FromSeconds(30), cancellationToken);
         try
         {
             await Task.Delay(500, cancellationToken);
             long requests = await load();
             ToolResult result = await perf;
-            if (result.ExitCode != 0 || !File.Exists(output))
-            {
-                throw result.Failure("perf stat");
-            }
-            return Parse(await File.ReadAllLinesAsync(output, cancellationToken), requests);
+            return result.ExitCode == 0 && File.Exists(output)
+                ? Parse(await File.ReadAllLinesAsync(output, cancellationToken), requests)
+                : throw result.Failure("perf stat");
         }
         finally
         {
@@ -116,9 +103,8 @@ internal static class PerfStat
         return result.ExitCode == 0 && counted ? null : result.Tail(3);
     }
 
-    /// <summary>The counters, then a second write counter filtered to writes that are not 8 bytes (see the record), and
-    /// the scheduler's software events, which cost nothing per syscall (hardware counters are not there in most
-    /// VMs).</summary>
+    /// <summary>The scheduler's software events (hardware counters are not there in most VMs), the counters, and a second
+    /// write counter filtered to writes that are not 8 bytes.</summary>
     private static string[] EventArguments() =>
     [
         "-e", "context-switches,cpu-migrations",

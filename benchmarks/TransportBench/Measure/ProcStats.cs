@@ -9,7 +9,6 @@ internal static class ProcStats
     public static TimeSpan CpuTime(int pid) => Total(CpuTimes(pid));
     /// <summary>utime and stime apart: time in the process's own code and time in the kernel on its behalf.</summary>
     public static (TimeSpan User, TimeSpan System) CpuTimes(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
-    /// <summary>utime + stime of one thread.</summary>
     public static TimeSpan ThreadCpuTime(int pid, int tid) => Total(ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat")));
 
     /// <summary>Time the given CPUs spent running anything in user or kernel mode (user + nice + system), from /proc/stat.</summary>
@@ -28,9 +27,7 @@ internal static class ProcStats
         return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
-    /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
-    /// <summary>Current resident set size (VmRSS) in KiB.</summary>
     public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
 
     /// <summary>Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux
