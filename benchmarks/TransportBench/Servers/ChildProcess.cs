@@ -1,8 +1,6 @@
 namespace TransportBench.Servers;
 
-/// <summary>A child the runner keeps and talks to (a server, a load helper), started through <see
-/// cref="ChildProcesses"/>, pinned to <c>cpus</c> with <c>taskset</c> when given (which execs it: the pid held is the
-/// child's own). Its last output lines go into error messages; disposing kills it.</summary>
+/// <summary>A child the runner keeps and talks to, pinned with taskset (which execs it: the pid is the child's); disposing kills it.</summary>
 /// <remarks>Threads: lines are added by the process's output callbacks and read by the run, under <see cref="_lastLines"/>.</remarks>
 internal abstract class ChildProcess : IDisposable
 {

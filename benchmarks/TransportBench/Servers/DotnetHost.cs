@@ -1,8 +1,6 @@
 namespace TransportBench.Servers;
 
-/// <summary>Finds the <c>dotnet</c> host and the repository, whichever way the runner was started, and publishes the
-/// Release SampleWeb once into artifacts/bench/SampleWeb, so every server runs the same binary and no server pays for a
-/// build or the SDK's `dotnet run` wrapper process.</summary>
+/// <summary>Finds the <c>dotnet</c> host and the repository, and publishes the Release SampleWeb once for every server.</summary>
 internal static class DotnetHost
 {
     /// <summary>The dotnet executable: this process when it is dotnet, the SDK's DOTNET_HOST_PATH, or PATH.</summary>
@@ -14,13 +12,7 @@ internal static class DotnetHost
         .SelectMany(start => Ancestors(new DirectoryInfo(start)))
         .FirstOrDefault(dir => File.Exists(System.IO.Path.Combine(dir, "KestrelEpollTransport.sln")));
 
-    private static IEnumerable<string> Ancestors(DirectoryInfo? dir)
-    {
-        for (; dir is not null; dir = dir.Parent)
-        {
-            yield return dir.FullName;
-        }
-    }
+    private static IEnumerable<string> Ancestors(DirectoryInfo? dir) => dir is null ? [] : [dir.FullName, .. Ancestors(dir.Parent)];
 
     private static readonly TimeSpan PublishLimit = TimeSpan.FromMinutes(5);
 
