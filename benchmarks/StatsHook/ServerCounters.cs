@@ -8,8 +8,7 @@ internal readonly record struct ServerCounters(long AllocatedBytes, long JitComp
 {
     /// <summary>The environment variable that names the socket; the hook stays idle without it.</summary>
     public const string SocketVariable = "TRANSPORTBENCH_COUNTERS_SOCKET";
-    public static ServerCounters Read() =>
-        new(GC.GetTotalAllocatedBytes(precise: true), System.Runtime.JitInfo.GetCompiledMethodCount());
+    public static ServerCounters Read() => new(GC.GetTotalAllocatedBytes(precise: true), System.Runtime.JitInfo.GetCompiledMethodCount());
 
     public string ToLine() => string.Create(CultureInfo.InvariantCulture, $"{AllocatedBytes} {JitCompiledMethods}\n");
     /// <summary>The counters of a line, or null when it is not one.</summary>
