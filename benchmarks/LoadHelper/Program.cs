@@ -1,11 +1,6 @@
-using TransportBench.Fairness;
-using TransportBench.Floor;
 using TransportBench;
-using TransportBench.LoadHelper;
 
-// The runner's load helper: one HelperJob per line of standard input, one HelperReply line per job on standard output
-// (HelperProtocol.cs), until the input ends. Started and pinned by the runner (Servers/LoadHelperProcess.cs); not a
-// tool to run by hand.
+// The runner's load helper (HelperProtocol.cs), started and pinned by the runner; not a tool to run by hand.
 FloorHost? floor = null;
 try
 {
@@ -23,9 +18,6 @@ try
 }
 finally
 {
-    if (floor is not null)
-    {
-        await floor.DisposeAsync();
-    }
+    await (floor?.DisposeAsync() ?? ValueTask.CompletedTask);
 }
 return 0;

@@ -2,25 +2,15 @@ using System.Globalization;
 
 namespace TransportBench.StatsHook;
 
-/// <summary>
-/// What the runner reads from inside a server before and after a timed run and at each warm-up step, as one line
-/// "ALLOCATED_BYTES JIT_COMPILED_METHODS" on the Unix socket named by <see cref="SocketVariable"/>. The same file is
-/// compiled into the hook and the runner, so both sides speak the same line.
-/// </summary>
-/// <param name="AllocatedBytes"><c>GC.GetTotalAllocatedBytes(precise: true)</c>: divided by requests, whether a server
-/// allocates per request.</param>
-/// <param name="JitCompiledMethods"><c>JitInfo.GetCompiledMethodCount()</c>: tier-ups included; when it stops
-/// growing, a warm-up is done.</param>
+/// <summary>What the runner reads from inside a server, as one line "ALLOCATED_BYTES JIT_COMPILED_METHODS" on the Unix
+/// socket named by <see cref="SocketVariable"/>; compiled into the hook and the runner, so both speak the same line.</summary>
 internal readonly record struct ServerCounters(long AllocatedBytes, long JitCompiledMethods)
 {
     /// <summary>The environment variable that names the socket; the hook stays idle without it.</summary>
     public const string SocketVariable = "TRANSPORTBENCH_COUNTERS_SOCKET";
-
-    public static ServerCounters Read() =>
-        new(GC.GetTotalAllocatedBytes(precise: true), System.Runtime.JitInfo.GetCompiledMethodCount());
+    public static ServerCounters Read() => new(GC.GetTotalAllocatedBytes(precise: true), System.Runtime.JitInfo.GetCompiledMethodCount());
 
     public string ToLine() => string.Create(CultureInfo.InvariantCulture, $"{AllocatedBytes} {JitCompiledMethods}\n");
-
     /// <summary>The counters of a line, or null when it is not one.</summary>
     public static ServerCounters? Parse(string? line) =>
         line?.Split(' ') is [string allocated, string jit]

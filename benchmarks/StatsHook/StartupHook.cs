@@ -2,18 +2,10 @@ using System.Net.Sockets;
 using System.Text;
 using TransportBench.StatsHook;
 
-/// <summary>
-/// Loaded by the runtime before the app's Main (<c>DOTNET_STARTUP_HOOKS=…/TransportBench.StatsHook.dll</c>): when
-/// <see cref="ServerCounters.SocketVariable"/> names a path, it listens there and answers each connection with one
-/// <see cref="ServerCounters"/> line, read at that moment. In-process, because the allocation counter the runner
-/// divides by requests is <c>GC.GetTotalAllocatedBytes(precise: true)</c>, which no out-of-process counter gives
-/// exactly (docs/benchmarks.md, "Server counters").
-/// </summary>
-/// <remarks>
-/// Threading: one background thread with blocking calls, so the server's socket engine (whose threads the Sockets
-/// transport shares) is never started for it, and nothing runs between the runner's requests. The runtime finds the
-/// hook by this type's name, which must be <c>StartupHook</c> in no namespace.
-/// </remarks>
+/// <summary>Run by the runtime before the app's Main: when <see cref="ServerCounters.SocketVariable"/> names a path, it
+/// answers each connection there with one <see cref="ServerCounters"/> line (docs/benchmarks.md, "Server counters").</summary>
+/// <remarks>Threading: one background thread with blocking calls, so the server's socket engine (whose threads the
+/// Sockets transport shares) is never started for it.</remarks>
 #pragma warning disable CA1050 // The runtime looks the hook up as "StartupHook" without a namespace.
 internal static class StartupHook
 #pragma warning restore CA1050

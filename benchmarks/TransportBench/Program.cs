@@ -1,12 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using TransportBench.Cli;
-using TransportBench.Running;
-using TransportBench.Servers;
 
-// TransportBench: `--help` lists every option with its default (Cli/BenchCommand.cs); docs/benchmarks.md says what
-// it measures and why. A wrong option or value is reported with exit code 2 before anything runs.
-
+// TransportBench (docs/benchmarks.md). A wrong option or value is reported with exit code 2 before anything runs.
 var command = new BenchCommand(CpuList.Available());
 ParseResult parsed = command.Root.Parse(args);
 if (parsed.Errors.Count > 0)
@@ -20,7 +15,6 @@ if (parsed.Errors.Count > 0)
 }
 
 // Ctrl+C: the first stops the run (children killed, partial results written); a second one exits at once.
-// Lives as long as the process, so it is never disposed.
 var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -5,13 +5,10 @@ internal enum ScenarioKind
 {
     /// <summary>As fast as the client goes (wrk, or h2load for HTTP/2): requests/s at saturation.</summary>
     Throughput,
-
     /// <summary>h2load at a fixed offered rate: latency percentiles and CPU per request at equal load.</summary>
     FixedRate,
-
     /// <summary>The runner opens many keep-alive connections and leaves them idle: RSS per connection.</summary>
     Idle,
-
     /// <summary>The runner's own client: one connection floods an upload while another does small round trips.</summary>
     Fairness,
 }
@@ -21,60 +18,35 @@ internal enum WireProtocol
 {
     /// <summary>HTTP/1.1 over TCP (wrk).</summary>
     Http11,
-
     /// <summary>HTTP/1.1 over TLS (wrk over OpenSSL), on an HTTPS endpoint with the runner's self-signed certificate.</summary>
     Https,
-
     /// <summary>HTTP/2 with prior knowledge over TCP (h2load), on an HTTP/2-only cleartext endpoint.</summary>
     H2c,
 }
 
-/// <summary>One load shape against one endpoint of SampleWeb.</summary>
-/// <param name="Name">The name used by <c>--scenarios</c> and in reports.</param>
-/// <param name="Path">The request path.</param>
-/// <param name="Connections">Concurrent connections.</param>
+/// <summary>One load shape against one endpoint of SampleWeb, by the name <c>--scenarios</c> and the reports use.</summary>
 /// <param name="PipelineDepth">Requests written back to back before reading responses (1: no pipelining).</param>
-/// <param name="Kind">How the load is generated.</param>
-/// <param name="Title">A line for reports.</param>
 internal sealed record Scenario(string Name, string Path, int Connections, int PipelineDepth, ScenarioKind Kind, string Title)
 {
     /// <summary>POST bodies of this many bytes; 0 sends GETs.</summary>
     public int BodyBytes { get; init; }
-
-    /// <summary>
-    /// 0: keep-alive for the whole run. 1: <c>Connection: close</c> on every request, a new connection each. N: every
-    /// Nth request of a load thread closes its connection, so connections serve N requests on average.
-    /// </summary>
+    /// <summary>0: keep-alive throughout. N: every Nth request of a load thread says <c>Connection: close</c>.</summary>
     public int RequestsPerConnection { get; init; }
-
     public WireProtocol Protocol { get; init; } = WireProtocol.Http11;
-
     /// <summary>HTTP/2 streams in flight per connection (h2load -m).</summary>
     public int Streams { get; init; } = 1;
-
-    /// <summary>
-    /// Measured seconds when --duration is not given: 5, and 8 for the original five (the published reference run's
-    /// length), so that the full run fits in about an hour (docs/benchmarks.md).
-    /// </summary>
+    /// <summary>Measured seconds without --duration: 8 for the original five (the published reference run's), else 5.</summary>
     public double DefaultSeconds { get; init; } = 5;
-
-    /// <summary>
-    /// Whether the in-memory floor can run it: HTTP/1.1 at saturation. It has no TLS, no HTTP/2 client, no clock for a
-    /// fixed rate, and no sockets to hold idle or to flood.
-    /// </summary>
+    /// <summary>Whether the in-memory floor can run it: HTTP/1.1 at saturation.</summary>
     public bool FloorServes => Kind == ScenarioKind.Throughput && Protocol == WireProtocol.Http11;
-
     /// <summary>Why the floor has no figure here, for reports.</summary>
-    public string FloorMissing => Protocol switch
+    public string FloorMissing => (Protocol, Kind) switch
     {
-        WireProtocol.Https => "the floor has no TLS",
-        WireProtocol.H2c => "the floor has no HTTP/2 client",
-        _ => Kind switch
-        {
-            ScenarioKind.FixedRate => "the floor does not pace requests",
-            ScenarioKind.Fairness => "the floor has no sockets to flood",
-            _ => "the floor has no sockets to hold",
-        },
+        (WireProtocol.Https, _) => "the floor has no TLS",
+        (WireProtocol.H2c, _) => "the floor has no HTTP/2 client",
+        (_, ScenarioKind.FixedRate) => "the floor does not pace requests",
+        (_, ScenarioKind.Fairness) => "the floor has no sockets to flood",
+        _ => "the floor has no sockets to hold",
     };
 
     public static readonly Scenario Page = new("page", "/", 64, 1, ScenarioKind.Throughput, "magedu page `/`, 64 connections") { DefaultSeconds = 8 };
@@ -84,7 +56,7 @@ internal sealed record Scenario(string Name, string Path, int Connections, int P
     public static readonly Scenario Latency = new("latency", "/", 64, 1, ScenarioKind.FixedRate, "magedu page `/` at a fixed offered rate, 64 connections") { DefaultSeconds = 8 };
     public static readonly Scenario Idle = new("idle", "/plaintext", 0, 1, ScenarioKind.Idle, "idle keep-alive connections (RSS per connection)");
 
-    // The shapes real apps produce (issue 9), each on every server from the same SampleWeb binary.
+    // The shapes real apps produce, each on every server from the same SampleWeb binary.
     public static readonly Scenario Hello = new("hello", "/shapes/hello", 64, 1, ScenarioKind.Throughput,
         "minimal API `() => \"Hello World!\"` (chunked: the terminating chunk is a flush of its own), 64 connections");
     public static readonly Scenario Stream = new("stream", "/shapes/stream", 64, 1, ScenarioKind.Throughput,
@@ -119,6 +91,5 @@ internal sealed record Scenario(string Name, string Path, int Connections, int P
     ];
 
     public static readonly IReadOnlyList<string> AllNames = [.. All.Select(s => s.Name)];
-
     public static Scenario Find(string name) => All.First(s => s.Name == name);
 }

@@ -1,42 +1,23 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using TransportBench.Load;
-using TransportBench.LoadHelper;
-
 namespace TransportBench.Fairness;
 
-/// <summary>
-/// The fairness scenario's two clients (issue 10): a flood connection streams one endless POST body as fast as the
-/// server takes it, while a small connection sends one tiny request at a time and times each round trip. On a server
-/// with one event loop both connections share it, so the small connection's latency shows whether a connection that
-/// always has data to read can starve the others.
-/// </summary>
-/// <remarks>
-/// Threading: each client runs on a thread of its own with blocking sockets (no thread pool between a response and its
-/// timestamp); <see cref="Run"/> waits for both, bounded. The flood's byte count is written by its thread and read
-/// by the caller (Interlocked). The load helper runs it pinned to the load CPUs, like wrk.
-/// </remarks>
+/// <summary>The fairness scenario's two clients (docs/benchmarks.md, "Fairness"): a flood connection streams one endless
+/// POST body while a small connection times one tiny round trip at a time.</summary>
+/// <remarks>Threading: each client has a thread of its own with blocking sockets (no thread pool between a response and
+/// its timestamp); <see cref="Run"/> waits for both, bounded.</remarks>
 internal sealed class FairnessClient(int port, string floodPath)
 {
     /// <summary>The flood's body: never completes (1 TiB would take hours at loopback speed).</summary>
     private const long FloodContentLength = 1L << 40;
-
     private const int FloodBlockBytes = 64 * 1024;
-
-    /// <summary>The small connection's endpoint: 13 bytes of `/plaintext`, the tiniest response SampleWeb has.</summary>
+    /// <summary>The small connection's endpoint: 13 bytes, the tiniest response SampleWeb has.</summary>
     private const string SmallPath = "/plaintext";
-
     /// <summary>A small round trip taking longer than this ends the small client: the server starved it.</summary>
     private static readonly TimeSpan SmallTimeout = TimeSpan.FromSeconds(10);
 
-    // Bytes the flood thread has handed to the kernel. Written by the flood thread, read by Run.
+    // Bytes the flood thread has handed to the kernel. Written by the flood thread, read by Run (Interlocked).
     private long _floodBytes;
-
     // Set by Run to end the flood; its socket is then disposed, which also ends a blocked send.
     private volatile bool _stopping;
-
     // Set by the small thread when a response did not come within SmallTimeout; read by Run after joining it.
     private bool _starved;
 
@@ -70,27 +51,15 @@ internal sealed class FairnessClient(int port, string floodPath)
         flood.Dispose();
         floodThread.Join(TimeSpan.FromSeconds(5));
 
-        if (!smallEnded)
+        if (!smallEnded || latencies.Count == 0)
         {
-            // Its list is still being written: report nothing from it.
-            return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, false, "the small client did not end in time");
-        }
-        string? error = smallError ?? floodError;
-        if (latencies.Count == 0)
-        {
-            return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, _starved, error ?? (_starved ? null : "no small round trip completed"));
+            // A small client still running is still writing its list: nothing from it. A starved one added its limit.
+            return new FairnessResult(0, seconds, 0, 0, 0, 0, floodBytes, false,
+                smallEnded ? smallError ?? floodError ?? "no small round trip completed" : "the small client did not end in time");
         }
         latencies.Sort();
-        return new FairnessResult(
-            latencies.Count,
-            seconds,
-            Percentiles.NearestRank(latencies, 0.50),
-            Percentiles.NearestRank(latencies, 0.99),
-            Percentiles.NearestRank(latencies, 0.999),
-            latencies[^1],
-            floodBytes,
-            _starved,
-            error);
+        return new FairnessResult(latencies.Count, seconds, Percentiles.NearestRank(latencies, 0.50), Percentiles.NearestRank(latencies, 0.99),
+            Percentiles.NearestRank(latencies, 0.999), latencies[^1], floodBytes, _starved, smallError ?? floodError);
     }
 
     /// <summary>The flood thread: headers, then 64 KiB blocks until stopped. Returns why it ended early, or null.</summary>
@@ -156,15 +125,10 @@ internal sealed class FairnessClient(int port, string floodPath)
         bool ok;
         while (!ResponseCounter.HoldsResponse(buffer.AsMemory(0, received), out ok))
         {
-            received += Receive(socket, buffer.AsSpan(received));
+            int read = socket.Receive(buffer.AsSpan(received));
+            received += read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
         }
         return ok;
-    }
-
-    private static int Receive(Socket socket, Span<byte> into)
-    {
-        int read = socket.Receive(into);
-        return read > 0 ? read : throw new SocketException((int)SocketError.ConnectionReset);
     }
 
     private Socket Connect()

@@ -1,32 +1,19 @@
-using System.IO.Pipelines;
-
 namespace TransportBench.Floor;
 
-/// <summary>
-/// A <see cref="PipeScheduler"/> that runs everything posted to it on one dedicated thread: the floor's client runs
-/// there and nowhere else, so its CPU time can be read from /proc for that one thread and subtracted from the
-/// process's, leaving Kestrel's own cost. Posting wakes the thread only when it sleeps (a futex, paid by the poster,
-/// as a transport pays to wake its loop).
-/// </summary>
+/// <summary>A <see cref="PipeScheduler"/> that runs everything posted to it on one dedicated thread, the floor's client,
+/// whose CPU time /proc then gives apart from Kestrel's. Posting wakes the thread only when it sleeps.</summary>
 internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 {
     // Guards _pending, _sleeping and _stopping.
     private readonly Lock _gate = new();
-
     // Work posted and not yet taken. Swapped with the thread's private batch, so posting never allocates.
     private Queue<(Action<object?> Action, object? State)> _pending = new();
-
     // The thread waits in Monitor.Wait on _signal; true while it does, so a post knows a pulse is needed.
     private bool _sleeping;
-
     private bool _stopping;
-
     private readonly object _signal = new();
-
     private readonly Thread _thread;
-
     private readonly TaskCompletionSource<int> _nativeThreadId = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private Exception? _failure;
 
     public ClientThreadScheduler()
@@ -37,7 +24,6 @@ internal sealed class ClientThreadScheduler : PipeScheduler, IDisposable
 
     /// <summary>The thread's kernel id (for /proc/self/task/TID/stat), known once it runs.</summary>
     public Task<int> NativeThreadId => _nativeThreadId.Task;
-
     /// <summary>The first exception a work item threw, if any (the client then stops; the floor reports it).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 

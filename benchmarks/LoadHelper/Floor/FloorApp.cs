@@ -1,21 +1,14 @@
-using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// The SampleWeb app (same builder, same endpoints, same pre-encoded bytes from the linked MagePage.cs, same
-/// handlers) on the in-memory transport. Keep in step with src/SampleWeb/Program.cs.
-/// </summary>
+/// <summary>The SampleWeb app (same builder, endpoints, handlers and bytes) on the in-memory transport. Keep in step with
+/// src/SampleWeb/Program.cs.</summary>
 internal static class FloorApp
 {
-    /// <param name="sampleDirectory">The published SampleWeb: its appsettings.json configures this app too. Its log
-    /// levels matter: with Microsoft.AspNetCore.Hosting.Diagnostics enabled at any level, hosting starts an Activity
-    /// and a log scope per request (~800 B and several µs here).</param>
+    /// <param name="sampleDirectory">The published SampleWeb, whose appsettings.json (its log levels matter:
+    /// docs/benchmarks.md) configures this app too.</param>
     public static WebApplication Build(string sampleDirectory)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions

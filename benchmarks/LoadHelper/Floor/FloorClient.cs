@@ -1,61 +1,34 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Text;
-using TransportBench.Load;
-
 namespace TransportBench.Floor;
 
-/// <summary>
-/// Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server: the scenario's number of
-/// connections at a time, each writing a batch (1 request, or 16 when pipelining), reading until every response of the
-/// batch arrived, and again. Where the scenario closes connections (churn, sessions), the last request of a connection
-/// says <c>Connection: close</c>, Kestrel ends it, and a new connection takes its place, as wrk reconnects.
-/// Everything here runs on the client thread (the pipes schedule the client's continuations there).
-/// </summary>
+/// <summary>Drives Kestrel through <see cref="InMemoryConnection"/>s as wrk drives a server (docs/benchmarks.md, "The
+/// floor"): a batch of requests per connection, every response read, again. Everything here runs on the client
+/// thread (the pipes schedule the client's continuations there).</summary>
 internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler scheduler, InMemoryListener listener, MemoryPool<byte> pool)
 {
     private readonly byte[] _batch = CreateBatch(scenario, close: false);
-
     private readonly byte[] _closingBatch = CreateBatch(scenario, close: true);
-
     // Written by the client thread only; read by the measuring thread.
     private long _completed;
-
     private long _non200;
-
     // Set by the measuring thread, read by the client thread between batches.
     private volatile bool _stopping;
-
     private Task? _all;
-
     public long Completed => Volatile.Read(ref _completed);
-
     public long Non200 => Volatile.Read(ref _non200);
 
     /// <summary>Starts the scenario's connection slots on the client thread.</summary>
     public void Start()
     {
         var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-        scheduler.Schedule(_ =>
-        {
-            var slots = new Task[scenario.Connections];
-            for (int i = 0; i < slots.Length; i++)
-            {
-                slots[i] = RunSlotAsync(i);
-            }
-            started.SetResult(Task.WhenAll(slots));
-        }, null);
+        scheduler.Schedule(_ => started.SetResult(Task.WhenAll(Enumerable.Range(0, scenario.Connections).Select(RunSlotAsync))), null);
         _all = started.Task.Unwrap();
     }
 
     /// <summary>Ends every connection after its current batch; bounded, as every wait in the runner.</summary>
-    public async Task StopAsync(TimeSpan limit)
+    public Task StopAsync(TimeSpan limit)
     {
         _stopping = true;
-        if (_all is not null)
-        {
-            await _all.WaitAsync(limit);
-        }
+        return _all?.WaitAsync(limit) ?? Task.CompletedTask;
     }
 
     /// <summary>One connection at a time in this slot: a new one whenever the previous one was closed by design.</summary>
@@ -86,8 +59,7 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
                 sent += scenario.PipelineDepth;
                 bool last = scenario.RequestsPerConnection > 0 && sent >= scenario.RequestsPerConnection;
                 writer.Write(last ? _closingBatch : _batch);
-                FlushResult flushed = await writer.FlushAsync();
-                if (flushed.IsCompleted)
+                if ((await writer.FlushAsync()).IsCompleted)
                 {
                     return false;
                 }
@@ -131,23 +103,12 @@ internal sealed class FloorClient(Scenario scenario, ClientThreadScheduler sched
         }
     }
 
-    /// <summary>
-    /// The bytes wrk sends: one request per pipelined slot, with Host as wrk writes it, a body where the scenario
-    /// uploads, and <c>Connection: close</c> on a connection's last request.
-    /// </summary>
+    /// <summary>The bytes wrk sends for one batch, Host as wrk writes it; <c>Connection: close</c> on a connection's last.</summary>
     private static byte[] CreateBatch(Scenario scenario, bool close)
     {
-        var request = new StringBuilder();
-        request.Append(scenario.BodyBytes > 0 ? "POST " : "GET ").Append(scenario.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n");
-        if (scenario.BodyBytes > 0)
-        {
-            request.Append("Content-Type: application/octet-stream\r\nContent-Length: ").Append(scenario.BodyBytes).Append("\r\n");
-        }
-        if (close)
-        {
-            request.Append("Connection: close\r\n");
-        }
-        request.Append("\r\n").Append('a', scenario.BodyBytes);
-        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request.ToString(), scenario.PipelineDepth)));
+        string request = (scenario.BodyBytes > 0 ? "POST " : "GET ") + scenario.Path + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+            + (scenario.BodyBytes > 0 ? $"Content-Type: application/octet-stream\r\nContent-Length: {scenario.BodyBytes}\r\n" : "")
+            + (close ? "Connection: close\r\n" : "") + "\r\n" + new string('a', scenario.BodyBytes);
+        return Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(request, scenario.PipelineDepth)));
     }
 }

@@ -1,20 +1,9 @@
-using System.Buffers;
-using System.Diagnostics;
 using System.Runtime;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.DependencyInjection;
-using TransportBench.LoadHelper;
-using TransportBench.Measure;
-using TransportBench.Running;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// The floor in the load helper, pinned and configured as the servers are: the app on the in-memory transport,
-/// started once, then one scenario per <see cref="FloorJob"/>, as the runner measures a server it keeps for the round:
-/// warm-up until the JIT is quiet (<see cref="WarmupRule"/>, the JIT's count read in-process), then the timed run.
-/// </summary>
+/// <summary>The floor: the app on the in-memory transport, started once, then one scenario per <see cref="FloorJob"/>
+/// as the runner measures a server it keeps: warm-up until the JIT is quiet (<see cref="WarmupRule"/>), timed run.</summary>
 internal sealed class FloorHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -22,7 +11,6 @@ internal sealed class FloorHost : IAsyncDisposable
     private readonly MemoryPool<byte> _pool;
     private readonly ClientThreadScheduler _scheduler;
     private readonly int _clientTid;
-
     // Whether a scenario ran already: the first one's peak RSS is the process's since its start.
     private bool _measured;
 
@@ -41,15 +29,6 @@ internal sealed class FloorHost : IAsyncDisposable
         return new FloorHost(app, listener, pool, scheduler, clientTid);
     }
 
-    public Task<FloorResult> MeasureAsync(FloorJob job)
-    {
-        // Peak RSS as a server's: since the start for the first scenario, since its own start for the others.
-        bool peakKnown = !_measured || ProcStats.TryResetPeakRss(Environment.ProcessId);
-        _measured = true;
-        return MeasureAsync(new FloorClient(Scenario.Find(job.Scenario), _scheduler, _listener, _pool),
-            TimeSpan.FromSeconds(job.LeastWarmupSeconds), TimeSpan.FromSeconds(job.WarmupLimitSeconds), TimeSpan.FromSeconds(job.Seconds), peakKnown);
-    }
-
     public async ValueTask DisposeAsync()
     {
         using var stopLimit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -59,15 +38,18 @@ internal sealed class FloorHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private async Task<FloorResult> MeasureAsync(FloorClient client, TimeSpan least, TimeSpan limit, TimeSpan duration, bool peakKnown)
+    public async Task<FloorResult> MeasureAsync(FloorJob job)
     {
         int pid = Environment.ProcessId;
+        // Peak RSS as a server's: since the start for the first scenario, since its own start for the others.
+        bool peakKnown = !_measured || ProcStats.TryResetPeakRss(pid);
+        _measured = true;
+        var client = new FloorClient(Scenario.Find(job.Scenario), _scheduler, _listener, _pool);
         client.Start();
         var warmup = Stopwatch.StartNew();
         var jitSteps = new List<long>();
-        bool settled = await WarmupRule.RunAsync(
-            least, limit, Task.Delay, () => Task.FromResult<long?>(System.Runtime.JitInfo.GetCompiledMethodCount()),
-            () => warmup.Elapsed, jitSteps);
+        bool settled = await WarmupRule.RunAsync(TimeSpan.FromSeconds(job.LeastWarmupSeconds), TimeSpan.FromSeconds(job.WarmupLimitSeconds),
+            Task.Delay, () => Task.FromResult<long?>(JitInfo.GetCompiledMethodCount()), () => warmup.Elapsed, jitSteps);
         double warmupSeconds = warmup.Elapsed.TotalSeconds;
 
         long requests0 = client.Completed;
@@ -76,7 +58,7 @@ internal sealed class FloorHost : IAsyncDisposable
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         long start = Environment.TickCount64;
 
-        await Task.Delay(duration);
+        await Task.Delay(TimeSpan.FromSeconds(job.Seconds));
 
         long requests = client.Completed - requests0;
         TimeSpan process = ProcStats.CpuTime(pid) - process0;
@@ -93,24 +75,11 @@ internal sealed class FloorHost : IAsyncDisposable
         {
             error ??= "the client did not stop within 10 s";
         }
-        if (client.Non200 > 0)
-        {
-            error ??= $"{client.Non200} responses were not 200 OK";
-        }
+        error ??= client.Non200 > 0 ? $"{client.Non200} responses were not 200 OK" : null;
 
         double perRequest = Math.Max(1, requests);
-        return new FloorResult(
-            requests,
-            seconds,
-            (process - clientCpu).TotalMicroseconds / perRequest,
-            clientCpu.TotalMicroseconds / perRequest,
-            allocated / perRequest,
-            peakKnown ? ProcStats.PeakRssKib(pid) : null,
-            Environment.ProcessorCount,
-            GCSettings.IsServerGC,
-            warmupSeconds,
-            jitSteps,
-            settled,
-            requests == 0 ? error ?? "no request completed" : error);
+        return new FloorResult(requests, seconds, (process - clientCpu).TotalMicroseconds / perRequest, clientCpu.TotalMicroseconds / perRequest,
+            allocated / perRequest, peakKnown ? ProcStats.PeakRssKib(pid) : null, Environment.ProcessorCount, GCSettings.IsServerGC,
+            warmupSeconds, jitSteps, settled, requests == 0 ? error ?? "no request completed" : error);
     }
 }

@@ -1,30 +1,19 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Net;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// A Kestrel connection made of two in-process pipes and nothing else: what Kestrel costs with a transport that costs
-/// nothing. The pipes are set up as the Sockets transport sets up its own (same pool, same 1 MiB / 64 KiB
-/// back-pressure limits, the app reading input on the thread pool); the "transport" side is the floor's client,
-/// which runs on <see cref="ClientThreadScheduler"/>.
-/// </summary>
+/// <summary>A Kestrel connection made of two in-process pipes, set up as the Sockets transport sets up its own (same
+/// pool and back-pressure limits, the app reading on the thread pool); the floor's client is its other end.</summary>
 internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature,
     IConnectionItemsFeature, IMemoryPoolFeature, IConnectionEndPointFeature
 {
     private const int MaxReadBufferSize = 1024 * 1024;
     private const int MaxWriteBufferSize = 64 * 1024;
-
     private static readonly IPEndPoint Local = new(IPAddress.Loopback, 1);
     private static readonly IPEndPoint Remote = new(IPAddress.Loopback, 2);
-
     private readonly CancellationTokenSource _closed = new();
     private readonly FeatureCollection _features = new();
-
     // Set once by Abort from any thread, read by the client thread.
     private volatile bool _aborted;
 
@@ -49,25 +38,16 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
     }
 
     public override string ConnectionId { get; set; }
-
     public override IFeatureCollection Features => _features;
-
     public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
-
     public override IDuplexPipe Transport { get; set; }
-
     public MemoryPool<byte> MemoryPool { get; }
-
     public override EndPoint? LocalEndPoint { get; set; } = Local;
-
     public override EndPoint? RemoteEndPoint { get; set; } = Remote;
-
     /// <summary>The client's end of the request pipe.</summary>
     public PipeWriter ClientWriter { get; }
-
     /// <summary>The client's end of the response pipe.</summary>
     public PipeReader ClientReader { get; }
-
     public bool IsAborted => _aborted;
 
     /// <summary>Kestrel aborts (a timeout, a protocol error): wake the client, which then ends the connection.</summary>
@@ -87,10 +67,5 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionIdFeatu
         return base.DisposeAsync();
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
+    private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

@@ -1,28 +1,19 @@
-using System.Net;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Connections;
 
 namespace TransportBench.Floor;
 
-/// <summary>
-/// Registered after Kestrel's own factory, so Kestrel binds its endpoint here (the last registered factory wins)
-/// and no socket is ever opened.
-/// </summary>
+/// <summary>Registered after Kestrel's own factory, so Kestrel binds its endpoint here (the last registered factory
+/// wins) and no socket is ever opened.</summary>
 internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
 {
     private readonly TaskCompletionSource<InMemoryListener> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>The listener, once Kestrel has bound its endpoint.</summary>
     public Task<InMemoryListener> Listener => _bound.Task;
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         var listener = new InMemoryListener(endpoint);
-        if (!_bound.TrySetResult(listener))
-        {
-            throw new InvalidOperationException("The floor serves one endpoint.");
-        }
-        return new ValueTask<IConnectionListener>(listener);
+        return _bound.TrySetResult(listener) ? new(listener) : throw new InvalidOperationException("The floor serves one endpoint.");
     }
 }
 
@@ -30,9 +21,7 @@ internal sealed class InMemoryTransportFactory : IConnectionListenerFactory
 internal sealed class InMemoryListener(EndPoint endPoint) : IConnectionListener
 {
     private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>();
-
     public EndPoint EndPoint { get; } = endPoint;
-
     /// <summary>Hands a connection to Kestrel.</summary>
     public void Add(ConnectionContext connection) => _accepted.Writer.TryWrite(connection);
 

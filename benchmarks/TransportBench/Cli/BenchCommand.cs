@@ -1,25 +1,17 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
-using TransportBench.Running;
 
 namespace TransportBench.Cli;
 
-/// <summary>
-/// The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every value
-/// checked while parsing (a wrong one is a message and exit code 2 before anything runs). <see cref="Bind"/> makes the
-/// <see cref="BenchOptions"/>: <c>--quick</c> swaps the defaults for <see cref="BenchOptions.QuickRun"/>, and an
-/// option given explicitly wins either way.
-/// </summary>
-/// <remarks>
-/// A default that is not a plain value (the scenario's, the machine's, the run's) is written into the description as
-/// "[default: …]", the form System.CommandLine gives the others: its help builder's customisation is internal in 3.0.
-/// </remarks>
+/// <summary>The runner's command line, as the stress tool's: every option with its default in <c>--help</c>, every
+/// value checked while parsing. <see cref="Bind"/>: <c>--quick</c> swaps the defaults for <see
+/// cref="BenchOptions.QuickRun"/>, and an option given explicitly wins either way.</summary>
+/// <remarks>A default that is not a plain value is written into the description as "[default: …]", the form
+/// System.CommandLine gives the others: its help builder's customisation is internal in 3.0.</remarks>
 internal sealed class BenchCommand
 {
     private static readonly BenchOptions Defaults = new();
     private static readonly BenchOptions Quick = BenchOptions.QuickRun;
-
     private readonly Option<double> _duration = Seconds("--duration", null,
         "Measured seconds per load run, every scenario (wrk and h2load take whole seconds); --quick: 1. [default: 8 for page,plaintext,json,large,latency; 5 for the others]");
     private readonly Option<double> _warmup = Seconds("--warmup", Defaults.Warmup, "Least load before a measurement on a new server " +
@@ -53,13 +45,11 @@ internal sealed class BenchCommand
         $"Idle keep-alive connections; --quick: {Quick.IdleConnections}.");
     private readonly Option<int> _maxNoise = Positive("--max-noise", "PERCENT", Defaults.MaxNoisePercent, "Measure a run again (twice " +
         "at most) when other processes took more than this share of the server CPU; the quietest attempt is kept; 100 turns it off; " +
-        "not in shared, where the load generator is on the server's CPUs; " +
-        $"--quick: {Quick.MaxNoisePercent}.");
+        $"not in shared, where the load generator is on the server's CPUs; --quick: {Quick.MaxNoisePercent}.");
     private readonly Option<string> _out = new("--out") { HelpName = "DIR", Description = "Results folder. [default: benchmarks/results/<timestamp>]" };
     private readonly Option<string> _sample = new("--sample")
     {
-        HelpName = "DIR",
-        Description = "An already published SampleWeb (a folder with SampleWeb.dll), skipping the build. [default: builds one]",
+        HelpName = "DIR", Description = "An already published SampleWeb (a folder with SampleWeb.dll), skipping the build. [default: builds one]",
     };
     private readonly Option<bool> _noPerf = new("--no-perf") { Description = "Skip syscall counting. [default: off]" };
     private readonly Option<bool> _quick = new("--quick")
@@ -68,8 +58,7 @@ internal sealed class BenchCommand
             "not repeated; options given as well still win. [default: off]",
     };
 
-    /// <param name="availableCpus">The CPUs this process may use: the layouts <c>--layout</c> and <c>--server-cpus</c>
-    /// ask for must fit in them.</param>
+    /// <param name="availableCpus">The CPUs this process may use: what --layout and --server-cpus ask for must fit.</param>
     public BenchCommand(IReadOnlyList<int> availableCpus)
     {
         _layouts.Validators.Add(result =>
@@ -98,8 +87,7 @@ internal sealed class BenchCommand
         });
         _sample.Validators.Add(result =>
         {
-            string folder = result.GetValueOrDefault<string>();
-            if (folder.Trim().Length == 0 || !File.Exists(Path.Combine(Path.GetFullPath(folder), "SampleWeb.dll")))
+            if (result.GetValueOrDefault<string>() is var folder && (folder.Trim().Length == 0 || !File.Exists(Path.Combine(Path.GetFullPath(folder), "SampleWeb.dll"))))
             {
                 result.AddError($"--sample: no SampleWeb.dll in '{folder}'.");
             }
@@ -147,53 +135,39 @@ internal sealed class BenchCommand
     /// <summary>Seconds above 0 (fractions allowed), at most a day.</summary>
     private static Option<double> Seconds(string name, TimeSpan? defaultValue, string description) => new(name)
     {
-        Description = description,
-        HelpName = "seconds",
+        Description = description, HelpName = "seconds",
         DefaultValueFactory = defaultValue is TimeSpan value ? _ => value.TotalSeconds : null,
-        CustomParser = result =>
-        {
-            string token = result.Tokens[^1].Value;
-            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 86_400)
-            {
-                return seconds;
-            }
-            result.AddError($"{name} takes seconds above 0 (at most 86400), not '{token}'.");
-            return 0;
-        },
+        CustomParser = result => double.TryParse(result.Tokens[^1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            && seconds is > 0 and <= 86_400 ? seconds : Refuse(result, $"{name} takes seconds above 0 (at most 86400), not '{result.Tokens[^1].Value}'."),
     };
 
-    /// <summary>A whole number of at least 1.</summary>
     private static Option<int> Positive(string name, string helpName, int? defaultValue, string description) => new(name)
     {
-        Description = description,
-        HelpName = helpName,
+        Description = description, HelpName = helpName,
         DefaultValueFactory = defaultValue is int value ? _ => value : null,
         CustomParser = result => ParsePositive(result, name, result.Tokens[^1].Value),
     };
 
-    /// <summary>A comma-separated list of whole numbers of at least 1.</summary>
     private static Option<IReadOnlyList<int>> PositiveList(string name, string description) => new(name)
     {
-        Description = description,
-        HelpName = "LIST",
+        Description = description, HelpName = "LIST",
         CustomParser = result => [.. Split(result.Tokens[^1].Value).Select(count => ParsePositive(result, name, count))],
     };
 
-    private static int ParsePositive(ArgumentResult result, string name, string token)
+    private static int ParsePositive(ArgumentResult result, string name, string token) =>
+        int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1
+            ? number : Refuse(result, $"{name} takes whole numbers of at least 1, not '{token}'.");
+
+    /// <summary>Records <paramref name="error"/> on the parse; the 0 returned is never used.</summary>
+    private static int Refuse(ArgumentResult result, string error)
     {
-        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number >= 1)
-        {
-            return number;
-        }
-        result.AddError($"{name} takes whole numbers of at least 1, not '{token}'.");
+        result.AddError(error);
         return 0;
     }
 
-    /// <summary>A comma-separated list of names, each one of <paramref name="allowed"/>.</summary>
     private static Option<IReadOnlyList<string>> Names(string name, string what, IReadOnlyList<string> allowed, string description) => new(name)
     {
-        Description = description,
-        HelpName = "LIST",
+        Description = description, HelpName = "LIST",
         CustomParser = result =>
         {
             string[] names = Split(result.Tokens[^1].Value);

@@ -1,68 +1,31 @@
-using System.Globalization;
-
 namespace TransportBench.Cli;
 
-/// <summary>How a layout (<c>--layout</c>) places the server and the load generator.</summary>
+/// <summary>How a layout (<c>--layout</c>) places the server and the load generator (docs/benchmarks.md, "Layouts").</summary>
 internal enum LayoutKind
 {
-    /// <summary>The server pinned to its own CPUs (one on two CPUs), the load generator on the others: the server's cost
-    /// alone, under the runtime's view of a small machine (ProcessorCount 1: workstation GC, one I/O thread).</summary>
+    /// <summary>The server pinned to its own CPUs, the load generator on the others.</summary>
     Pinned,
-
-    /// <summary>Nothing pinned: the server sees every CPU (its default ProcessorCount, ThreadCount and GC) and the load
-    /// generator shares them, as a server on a machine of its own with its clients elsewhere does not; noisy.</summary>
+    /// <summary>Nothing pinned: the server sees every CPU and the load generator shares them.</summary>
     Shared,
-
-    /// <summary>The server pinned to N CPUs (ProcessorCount N), the load generator on the rest; 4 CPUs or more.</summary>
+    /// <summary>The server pinned to N CPUs, the load generator on the rest; 4 CPUs or more.</summary>
     Split,
 }
 
-/// <summary>
-/// Which CPUs the server and the load generator run on, by layout (<see cref="LayoutKind"/>). Pinned and split, they
-/// never share one: a load generator on the server's CPU steals exactly the time being measured. Pinning goes through
-/// <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.
-/// </summary>
-internal sealed class CoreLayout
+/// <summary>Which CPUs the server and the load generator run on, by layout. Pinned and split, they never share one.
+/// Pinning goes through <c>taskset -c</c>, which execs the command, so the pid we hold is the server's own.</summary>
+/// <param name="ServerCpus">taskset list for servers, or null when nothing is pinned (as <paramref name="LoadCpus"/>).</param>
+/// <param name="LoadCpuCount">How many CPUs the load generator has: its thread count.</param>
+internal sealed record CoreLayout(
+    LayoutKind Kind, string Name, IReadOnlyList<int> Available, string? ServerCpus, string? LoadCpus, int LoadCpuCount, string Description)
 {
     /// <summary>The fewest CPUs a split layout needs: two for the server at least, two for the load.</summary>
     public const int SplitMinimumCpus = 4;
+    /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned), as <see cref="LoadCpuList"/>.</summary>
+    public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? Available : CpuList.Parse(ServerCpus);
+    public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? Available : CpuList.Parse(LoadCpus);
 
-    private readonly IReadOnlyList<int> _available;
-
-    private CoreLayout(
-        LayoutKind kind, string name, IReadOnlyList<int> available, string? serverCpus, string? loadCpus, int loadCpuCount, string description)
-    {
-        (Kind, Name, _available, ServerCpus, LoadCpus, LoadCpuCount, Description) =
-            (kind, name, available, serverCpus, loadCpus, loadCpuCount, description);
-    }
-
-    public LayoutKind Kind { get; }
-
-    /// <summary>The layout's name in every report table: pinned, shared, split-N.</summary>
-    public string Name { get; }
-
-    /// <summary>taskset list for servers, or null when nothing is pinned.</summary>
-    public string? ServerCpus { get; }
-
-    /// <summary>taskset list for wrk and h2load, or null when nothing is pinned.</summary>
-    public string? LoadCpus { get; }
-
-    /// <summary>The server's CPUs as numbers (all available ones when nothing is pinned).</summary>
-    public IReadOnlyList<int> ServerCpuList => ServerCpus is null ? _available : CpuList.Parse(ServerCpus);
-
-    /// <summary>The load generator's CPUs as numbers (all available ones when nothing is pinned).</summary>
-    public IReadOnlyList<int> LoadCpuList => LoadCpus is null ? _available : CpuList.Parse(LoadCpus);
-
-    /// <summary>How many CPUs the load generator has: its thread count.</summary>
-    public int LoadCpuCount { get; }
-
-    /// <summary>A sentence for the terminal and the reports.</summary>
-    public string Description { get; }
-
-    /// <summary>
-    /// The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2 CPUs the
-    /// server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.
-    /// </summary>
+    /// <summary>The pinned layout: the lower half of <paramref name="available"/> loads and the upper half serves (on 2
+    /// CPUs the server gets CPU 1 and wrk CPU 0); nothing is pinned on one CPU.</summary>
     public static CoreLayout Pinned(IReadOnlyList<int> available)
     {
         if (available.Count < 2)
@@ -108,27 +71,16 @@ internal sealed class CoreLayout
         return (string.Join(',', available.Skip(half)), string.Join(',', available.Take(half)));
     }
 
-    /// <summary>
-    /// This layout with the server on the first of its CPUs only: the fairness scenario measures what one CPU and one
-    /// event loop do with two connections, whatever the machine. Shared pins nothing, so only the one loop stays.
-    /// </summary>
-    public CoreLayout WithOneServerCpu() => Kind == LayoutKind.Shared ? this
-        : new CoreLayout(Kind, Name, _available, ServerCpuList[0].ToString(CultureInfo.InvariantCulture), LoadCpus, LoadCpuCount, Description);
+    /// <summary>This layout with the server on the first of its CPUs only, for the fairness scenario (shared pins
+    /// nothing: only its one loop stays).</summary>
+    public CoreLayout WithOneServerCpu() => Kind == LayoutKind.Shared ? this : this with { ServerCpus = Format.Inv($"{ServerCpuList[0]}") };
 
     /// <summary>Wraps a command in taskset when a CPU list is given.</summary>
-    public static (string FileName, List<string> Arguments) Pin(string? cpus, string fileName, IEnumerable<string> arguments)
-    {
-        if (cpus is null)
-        {
-            return (fileName, [.. arguments]);
-        }
-        return ("taskset", ["-c", cpus, fileName, .. arguments]);
-    }
+    public static (string FileName, List<string> Arguments) Pin(string? cpus, string fileName, IEnumerable<string> arguments) =>
+        cpus is null ? (fileName, [.. arguments]) : ("taskset", ["-c", cpus, fileName, .. arguments]);
 }
 
-/// <summary>
-/// CPU lists in the kernel's and taskset's syntax ("0-3,5"), and the CPUs this process may use.
-/// </summary>
+/// <summary>CPU lists in the kernel's and taskset's syntax ("0-3,5"), and the CPUs this process may use.</summary>
 internal static class CpuList
 {
     /// <summary>The CPUs in <paramref name="list"/>, in the order written; null, with why, when it is not a CPU list.</summary>
@@ -136,8 +88,7 @@ internal static class CpuList
     {
         var cpus = new List<int>();
         error = null;
-        string[] parts = list.Split(',', StringSplitOptions.TrimEntries);
-        foreach (string part in parts)
+        foreach (string part in list.Split(',', StringSplitOptions.TrimEntries))
         {
             string[] range = part.Split('-');
             if (range.Length > 2 || !TryCpu(range[0], out int first) || !TryCpu(range[^1], out int last) || last < first)
@@ -146,32 +97,20 @@ internal static class CpuList
                 error = $"'{part}'{where} is not a CPU or a range of CPUs (taskset syntax, e.g. 0-3,5)";
                 return null;
             }
-            for (int cpu = first; cpu <= last; cpu++)
-            {
-                cpus.Add(cpu);
-            }
+            cpus.AddRange(Enumerable.Range(first, last - first + 1));
         }
         return cpus;
     }
 
     /// <summary>Parses a list known to be valid: the kernel's own, or a layout's.</summary>
-    public static List<int> Parse(string list) =>
-        TryParse(list, out string? error) ?? throw new FormatException(error);
+    public static List<int> Parse(string list) => TryParse(list, out string? error) ?? throw new FormatException(error);
 
     /// <summary>The CPUs this process may run on, from the kernel's own list (affinity and cgroup cpusets apply).</summary>
-    public static List<int> Available()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
-            {
-                return Parse(line["Cpus_allowed_list:".Length..].Trim());
-            }
-        }
-        return [.. Enumerable.Range(0, Environment.ProcessorCount)];
-    }
+    public static List<int> Available() =>
+        File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)) is { } line
+            ? Parse(line["Cpus_allowed_list:".Length..].Trim())
+            : [.. Enumerable.Range(0, Environment.ProcessorCount)];
 
     /// <summary>A CPU number: digits only, as taskset takes them (no sign, no spaces inside).</summary>
-    private static bool TryCpu(string text, out int cpu) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cpu);
+    private static bool TryCpu(string text, out int cpu) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cpu);
 }

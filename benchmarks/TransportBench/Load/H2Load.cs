@@ -1,44 +1,15 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using TransportBench.Cli;
-using TransportBench.Servers;
-
 namespace TransportBench.Load;
 
-/// <summary>Latency at a fixed offered rate, from h2load's per-request log; times in microseconds.</summary>
-/// <param name="Requests">Requests that completed with a 2xx status.</param>
-/// <param name="Failed">Requests that failed or had another status.</param>
-/// <param name="OfferedRate">The rate asked of h2load (req/s, all connections together).</param>
-/// <param name="AchievedRate">Completed requests divided by the span of their start times.</param>
+/// <summary>Latency at a fixed offered rate, from h2load's log (µs); the achieved rate is 2xx responses over their starts' span.</summary>
 internal sealed record FixedRateResult(
-    long Requests,
-    long Failed,
-    double OfferedRate,
-    double AchievedRate,
-    long P50Micros,
-    long P90Micros,
-    long P99Micros,
-    long P999Micros,
-    long MaxMicros);
+    long Requests, long Failed, double OfferedRate, double AchievedRate, long P50Micros, long P90Micros, long P99Micros, long P999Micros, long MaxMicros);
 
-/// <summary>
-/// h2load (Debian nghttp2-client), two ways. At saturation over HTTP/2 (wrk speaks HTTP/1.1 only): h2c with prior
-/// knowledge, the scenario's connections each keeping <see cref="Scenario.Streams"/> requests in flight; its summary
-/// gives counts, not percentiles, so the result has no latency.
-/// At a fixed rate, over HTTP/1.1 keep-alive at <c>--rps</c> per connection: its rate timer keeps a count of requests
-/// owed and sends them as soon as the connection is free, so the offered load stays constant even when responses are
-/// late (hey -q, the alternative, drops ticks instead: it offered 6,964 of 10,240 req/s here).
-/// Its summary has no percentiles, so the runner computes them from <c>--log-file</c>.
-/// All clients of one h2load process start their rate timers together and fire together: with 64 clients in one
-/// process, 64 requests arrive every 1/rps-per-client seconds and latency measures the time to drain that burst (mean
-/// 2.7 ms against 0.7 ms for a lone client, sockets at 8,400 req/s here). One process per connection would remove the
-/// bursts, but a lone-client h2load costs ~150 µs of CPU per request (against ~19 µs with 64 clients) and 64 of them
-/// saturate the load CPU. So the load is split over <see cref="Processes"/> processes started one after another:
-/// their timer phases spread at random over the period, and bursts shrink to connections / <see cref="Processes"/>.
-/// </summary>
+/// <summary>h2load, two ways: at saturation over h2c (its summary has counts, not percentiles), and at a fixed rate over
+/// HTTP/1.1, the percentiles computed from <c>--log-file</c> (docs/benchmarks.md, "The latency client").</summary>
 internal static partial class H2Load
 {
-    /// <summary>h2load processes per run: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
+    /// <summary>h2load processes per fixed-rate run, started one after another so that their rate timers do not fire
+    /// together: bursts of 8 at 64 connections, ~30 % of one load CPU at 10,000 req/s.</summary>
     private const int Processes = 8;
 
     public static async Task<FixedRateResult> RunFixedRateAsync(
@@ -60,13 +31,7 @@ internal static partial class H2Load
                 string log = $"{prefix}-{i}.log";
                 logs.Add(log);
                 (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "h2load",
-                [
-                    "--h1", "-c", clients.ToString(CultureInfo.InvariantCulture), "-t", "1",
-                    "--rps", perConnection,
-                    "-D", millis.ToString(CultureInfo.InvariantCulture) + "ms",
-                    "--log-file", log,
-                    baseUrl + scenario.Path,
-                ]);
+                    ["--h1", "-c", Format.Inv($"{clients}"), "-t", "1", "--rps", perConnection, "-D", Format.Inv($"{millis}") + "ms", "--log-file", log, baseUrl + scenario.Path]);
                 runs.Add(ChildProcesses.RunAsync(file, args, limit, cancellationToken));
             }
             ToolResult[] results = await Task.WhenAll(runs);
@@ -74,12 +39,8 @@ internal static partial class H2Load
             {
                 throw failed.Failure("h2load");
             }
-            var lines = new List<string>();
-            foreach (string log in logs.Where(File.Exists))
-            {
-                lines.AddRange(await File.ReadAllLinesAsync(log, cancellationToken));
-            }
-            return SummarizeLog(lines, rate);
+            string[][] read = await Task.WhenAll(logs.Where(File.Exists).Select(log => File.ReadAllLinesAsync(log, cancellationToken)));
+            return SummarizeLog([.. read.SelectMany(lines => lines)], rate);
         }
         finally
         {
@@ -87,17 +48,15 @@ internal static partial class H2Load
         }
     }
 
-    /// <summary>
-    /// The latencies of h2load's <c>--log-file</c> rows: start (µs since the epoch) TAB status (-1: failed) TAB µs to
-    /// the end of the response. Requests with a status other than 2xx count as failed; nearest-rank percentiles.
-    /// </summary>
+    /// <summary>The latencies of h2load's <c>--log-file</c> rows: start (µs since the epoch) TAB status (-1: failed)
+    /// TAB µs to the end of the response. Requests with a status other than 2xx count as failed; nearest-rank
+    /// percentiles.</summary>
     /// <exception cref="InvalidOperationException">No request completed.</exception>
     internal static FixedRateResult SummarizeLog(IReadOnlyList<string> lines, double rate)
     {
         var latencies = new List<long>(lines.Count);
         long failed = 0;
-        long firstStart = long.MaxValue;
-        long lastStart = long.MinValue;
+        long firstStart = long.MaxValue, lastStart = long.MinValue;
         foreach (string line in lines)
         {
             string[] fields = line.Split('\t');
@@ -123,16 +82,8 @@ internal static partial class H2Load
         }
         latencies.Sort();
         double span = Math.Max(1, lastStart - firstStart) / 1e6;
-        return new FixedRateResult(
-            latencies.Count,
-            failed,
-            rate,
-            latencies.Count / span,
-            Percentiles.NearestRank(latencies, 0.50),
-            Percentiles.NearestRank(latencies, 0.90),
-            Percentiles.NearestRank(latencies, 0.99),
-            Percentiles.NearestRank(latencies, 0.999),
-            latencies[^1]);
+        return new FixedRateResult(latencies.Count, failed, rate, latencies.Count / span, Percentiles.NearestRank(latencies, 0.50),
+            Percentiles.NearestRank(latencies, 0.90), Percentiles.NearestRank(latencies, 0.99), Percentiles.NearestRank(latencies, 0.999), latencies[^1]);
     }
 
     public static async Task<LoadResult> RunThroughputAsync(
@@ -141,13 +92,7 @@ internal static partial class H2Load
         int seconds = Math.Max(1, (int)Math.Ceiling(duration.TotalSeconds));
         int threads = Math.Min(cores.LoadCpuCount, scenario.Connections);
         (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "h2load",
-        [
-            "-c", scenario.Connections.ToString(CultureInfo.InvariantCulture),
-            "-m", scenario.Streams.ToString(CultureInfo.InvariantCulture),
-            "-t", threads.ToString(CultureInfo.InvariantCulture),
-            "-D", seconds.ToString(CultureInfo.InvariantCulture),
-            baseUrl + scenario.Path,
-        ]);
+            ["-c", Format.Inv($"{scenario.Connections}"), "-m", Format.Inv($"{scenario.Streams}"), "-t", Format.Inv($"{threads}"), "-D", Format.Inv($"{seconds}"), baseUrl + scenario.Path]);
         ToolResult run = await ChildProcesses.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
         return ParseSummary(run);
     }
@@ -164,33 +109,21 @@ internal static partial class H2Load
             throw run.Failure("h2load");
         }
         Match traffic = Traffic().Match(run.Stdout);
-        return new LoadResult(
-            "h2load",
-            Number(status, "ok"),
-            double.Parse(finished.Groups["seconds"].Value, CultureInfo.InvariantCulture),
-            traffic.Success ? Number(traffic, "bytes") : 0,
-            Number(requests, "errored"),
-            Number(requests, "timeout"),
-            Number(status, "s3") + Number(status, "s4") + Number(status, "s5"),
-            P50Micros: null,
-            P99Micros: null,
-            P999Micros: null);
+        return new LoadResult("h2load", Number(status, "ok"), double.Parse(finished.Groups["seconds"].Value, CultureInfo.InvariantCulture),
+            traffic.Success ? Number(traffic, "bytes") : 0, Number(requests, "errored"), Number(requests, "timeout"),
+            Number(status, "s3") + Number(status, "s4") + Number(status, "s5"), P50Micros: null, P99Micros: null, P999Micros: null);
     }
 
     private static long Number(Match match, string group) => long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
-
     // "finished in 2.00s, 152772.00 req/s, 30.16MB/s"
     [GeneratedRegex(@"finished in (?<seconds>[\d.]+)s,")]
     private static partial Regex Finished();
-
     // "requests: 305544 total, 305800 started, 305544 done, 305544 succeeded, 0 failed, 0 errored, 0 timeout"
     [GeneratedRegex(@"requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, \d+ failed, (?<errored>\d+) errored, (?<timeout>\d+) timeout")]
     private static partial Regex Requests();
-
     // "status codes: 305544 2xx, 0 3xx, 0 4xx, 0 5xx"
     [GeneratedRegex(@"status codes: (?<ok>\d+) 2xx, (?<s3>\d+) 3xx, (?<s4>\d+) 4xx, (?<s5>\d+) 5xx")]
     private static partial Regex StatusCodes();
-
     // "traffic: 60.32MB (63250474) total, …"
     [GeneratedRegex(@"traffic: \S+ \((?<bytes>\d+)\) total")]
     private static partial Regex Traffic();

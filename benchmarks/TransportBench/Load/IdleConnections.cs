@@ -1,48 +1,26 @@
-using System.ComponentModel;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using TransportBench.Measure;
-using TransportBench.Servers;
-
 namespace TransportBench.Load;
 
-/// <summary>Server memory held by idle keep-alive connections.</summary>
-/// <param name="Target">Connections asked for.</param>
-/// <param name="Opened">Connections that completed one request and were left open.</param>
-/// <param name="RssBeforeKib">Server VmRSS before opening them (after a warm-up of the accept path).</param>
-/// <param name="RssAfterKib">Server VmRSS with all of them open and idle.</param>
-/// <param name="Note">Why fewer than the target were opened, or null.</param>
+/// <summary>Server memory held by idle keep-alive connections (docs/benchmarks.md, "RSS per idle connection").</summary>
 internal sealed record IdleResult(int Target, int Opened, long RssBeforeKib, long RssAfterKib, string? Note)
 {
     public double BytesPerConnection => Opened > 0 ? (RssAfterKib - RssBeforeKib) * 1024.0 / Opened : 0;
 }
 
-/// <summary>
-/// Opens many keep-alive connections from the runner itself (raw sockets, in batches), one request each, then leaves
-/// them idle and reads the server's RSS. Closing sends RST (linger 0): no TIME_WAIT left to eat the ephemeral ports
-/// the next round needs.
-/// </summary>
+/// <summary>Opens many keep-alive connections from the runner itself (raw sockets, in batches), one request each, then
+/// leaves them idle and reads the server's RSS. Closing sends RST (linger 0): no TIME_WAIT left to eat ephemeral ports.</summary>
 internal static class IdleConnections
 {
     private const int BatchSize = 500;
-
     // fds the runner and the server keep for themselves (listeners, pipes, perf, the runtime).
     private const int FdHeadroom = 256;
-
     private static readonly byte[] Request = "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray();
 
     public static async Task<IdleResult> MeasureAsync(ServerProcess server, int target, CancellationToken cancellationToken)
     {
-        (ulong soft, ulong hard) = OpenFilesLimit.Raise();
-        int count = target;
-        string? note = null;
-        int runnerLimit = (int)Math.Min(soft, int.MaxValue) - FdHeadroom;
-        if (count > runnerLimit)
-        {
-            count = runnerLimit;
-            note = $"capped at {count}: the runner's open-files limit is {soft} (hard {hard}); raise `ulimit -Hn` for more";
-        }
+        // The runtime raised the runner's soft limit to its hard one at start, as it does in every .NET process.
+        (string soft, string hard) = ProcStats.OpenFilesLimits(Environment.ProcessId) ?? ("unlimited", "unlimited");
+        int count = Math.Min(target, (int)Math.Min(ulong.TryParse(soft, out ulong most) ? most : ulong.MaxValue, int.MaxValue) - FdHeadroom);
+        string? note = count < target ? $"capped at {count}: the runner's open-files limit is {soft} (hard {hard}); raise `ulimit -Hn` for more" : null;
 
         var sockets = new List<Socket>(count);
         try
@@ -61,7 +39,8 @@ internal static class IdleConnections
                 }
                 catch (SocketException e)
                 {
-                    note = $"stopped at {sockets.Count} of {target}: {e.SocketErrorCode} ({e.Message}); server open files: {ProcStats.OpenFilesLimit(server.Pid)}";
+                    note = $"stopped at {sockets.Count} of {target}: {e.SocketErrorCode} ({e.Message}); server open files: "
+                        + (ProcStats.OpenFilesLimits(server.Pid) is { } l ? $"soft {l.Soft}, hard {l.Hard}" : "unknown");
                     break;
                 }
             }
@@ -78,21 +57,14 @@ internal static class IdleConnections
 
     private static async Task OpenBatchAsync(int port, int size, List<Socket> into, CancellationToken cancellationToken)
     {
-        var batch = new Socket[size];
-        for (int i = 0; i < size; i++)
-        {
-            batch[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        }
+        Socket[] batch = [.. Enumerable.Range(0, size).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })];
         try
         {
             await Task.WhenAll(batch.Select(s => RoundTripAsync(s, port, cancellationToken)));
         }
         catch
         {
-            foreach (Socket socket in batch)
-            {
-                socket.Dispose();
-            }
+            Array.ForEach(batch, socket => socket.Dispose());
             throw;
         }
         into.AddRange(batch);
@@ -123,39 +95,4 @@ internal static class IdleConnections
         }
         sockets.Clear();
     }
-}
-
-/// <summary>
-/// RLIMIT_NOFILE of the runner, raised for the idle scenario's thousands of connections: glibc's <c>prlimit</c> on
-/// this process, a <c>struct rlimit</c> being two 64-bit words (soft, hard). The runner's own, so that it references
-/// no test library.
-/// </summary>
-internal static unsafe partial class OpenFilesLimit
-{
-    /// <summary>RLIMIT_NOFILE on Linux (every architecture .NET runs on).</summary>
-    private const int RLIMIT_NOFILE = 7;
-
-    /// <summary>Raises the soft limit to the hard one (no privilege needed); returns both limits after.</summary>
-    public static (ulong Soft, ulong Hard) Raise()
-    {
-        ulong* limit = stackalloc ulong[2];
-        Check(prlimit(0, RLIMIT_NOFILE, null, limit));
-        if (limit[0] < limit[1])
-        {
-            limit[0] = limit[1];
-            Check(prlimit(0, RLIMIT_NOFILE, limit, null));
-        }
-        return (limit[0], limit[1]);
-    }
-
-    private static void Check(int result)
-    {
-        if (result != 0)
-        {
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), "prlimit(RLIMIT_NOFILE) failed");
-        }
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int prlimit(int pid, int resource, ulong* newLimit, ulong* oldLimit);
 }

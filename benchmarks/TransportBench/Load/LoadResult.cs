@@ -1,29 +1,11 @@
 namespace TransportBench.Load;
 
-/// <summary>What one saturating load run did, whichever tool made it; latencies in microseconds.</summary>
-/// <param name="Tool">wrk or h2load.</param>
-/// <param name="Requests">Responses completed.</param>
-/// <param name="Seconds">The tool's own measure of the run's length.</param>
+/// <summary>What one saturating load run did, by the tool's own measure; latencies in µs, where it has them (not h2load).</summary>
 /// <param name="Bytes">Bytes read (wrk: headers and bodies; h2load: frames).</param>
-/// <param name="SocketErrors">Connect, read and write errors.</param>
-/// <param name="Timeouts">Requests that got no answer in time.</param>
-/// <param name="Non2xx">Responses with another status.</param>
-/// <param name="P50Micros">Latency percentiles at saturation (queueing included), when the tool reports them:
-/// wrk does, h2load's summary does not.</param>
 internal sealed record LoadResult(
-    string Tool,
-    long Requests,
-    double Seconds,
-    long Bytes,
-    long SocketErrors,
-    long Timeouts,
-    long Non2xx,
-    long? P50Micros,
-    long? P99Micros,
-    long? P999Micros)
+    string Tool, long Requests, double Seconds, long Bytes, long SocketErrors, long Timeouts, long Non2xx, long? P50Micros, long? P99Micros, long? P999Micros)
 {
     public double RequestsPerSecond => Seconds > 0 ? Requests / Seconds : 0;
-
     /// <summary>Why the run cannot be used, or null: no response, or a response that was not 2xx.</summary>
     public string? Failure => Requests == 0 || Non2xx > 0
         ? $"{Tool}: {Requests} requests, {Non2xx} non-2xx responses, {SocketErrors} socket errors, {Timeouts} timeouts"

@@ -3,46 +3,31 @@ using System.Buffers.Text;
 
 namespace TransportBench.Load;
 
-/// <summary>
-/// Counts HTTP/1.1 responses in a byte stream, the way wrk does: headers up to the blank line, then a body framed by
-/// Content-Length or by chunked encoding (the shapes without Content-Length: a minimal API's string, streams,
-/// events). One instance per connection, used by its client only (the floor's), or one per response
-/// (<see cref="HoldsResponse"/>: the idle and fairness clients). Allocates nothing unless a header block spans pipe
-/// segments.
-/// </summary>
+/// <summary>Counts HTTP/1.1 responses framed by Content-Length or chunked encoding, as wrk does; one instance per
+/// connection, or per response (<see cref="HoldsResponse"/>). Allocates nothing unless headers span segments.</summary>
 internal sealed class ResponseCounter
 {
     private enum State
     {
         /// <summary>Waiting for a whole header block.</summary>
         Headers,
-
         /// <summary>In a Content-Length body; <see cref="_remaining"/> bytes of it still to come.</summary>
         Body,
-
         /// <summary>Waiting for a chunk-size line.</summary>
         ChunkSize,
-
         /// <summary>In a chunk; <see cref="_remaining"/> bytes of it and its CRLF still to come.</summary>
         ChunkData,
-
         /// <summary>After the last (zero-size) chunk, up to the empty line that ends the trailers.</summary>
         Trailers,
     }
 
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
-
     private static ReadOnlySpan<byte> LineEnd => "\r\n"u8;
-
     private static ReadOnlySpan<byte> ContentLength => "\r\nContent-Length: "u8;
-
     private static ReadOnlySpan<byte> Chunked => "\r\nTransfer-Encoding: chunked"u8;
-
     private State _state;
-
     // Bytes of the current body or chunk still to come; meaningful in Body and ChunkData.
     private long _remaining;
-
     /// <summary>Responses whose status was not 200.</summary>
     public long Non200 { get; private set; }
 
@@ -56,10 +41,8 @@ internal sealed class ResponseCounter
         return whole;
     }
 
-    /// <summary>
-    /// Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the first byte
-    /// not consumed (a partial header block or chunk-size line). Returns the responses completed.
-    /// </summary>
+    /// <summary>Consumes every complete response and any body bytes in <paramref name="buffer"/>, leaving it at the
+    /// first byte not consumed (a partial header block or chunk-size line). Returns the responses completed.</summary>
     public int Consume(ref ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);
@@ -91,19 +74,8 @@ internal sealed class ResponseCounter
             return false;
         }
         ReadOnlySpan<byte> block = headers.IsSingleSegment ? headers.FirstSpan : headers.ToArray();
-        if (!block.StartsWith("HTTP/1.1 200 "u8))
-        {
-            Non200++;
-        }
-        if (block.IndexOf(Chunked) >= 0)
-        {
-            _state = State.ChunkSize;
-        }
-        else
-        {
-            _remaining = ParseContentLength(block);
-            _state = State.Body;
-        }
+        Non200 += block.StartsWith("HTTP/1.1 200 "u8) ? 0 : 1;
+        (_state, _remaining) = block.IndexOf(Chunked) >= 0 ? (State.ChunkSize, 0) : (State.Body, ParseContentLength(block));
         // Not a completed response yet, even with an empty body: the next step (Skip) completes it.
         return true;
     }
@@ -129,10 +101,9 @@ internal sealed class ResponseCounter
             return false;
         }
         ReadOnlySpan<byte> text = line.IsSingleSegment ? line.FirstSpan : line.ToArray();
-        if (!Utf8Parser.TryParse(text, out ulong size, out _, 'x'))
-        {
-            throw new InvalidOperationException("A chunked response with a malformed chunk size.");
-        }
+        ulong size = Utf8Parser.TryParse(text, out ulong parsed, out _, 'x')
+            ? parsed
+            : throw new InvalidOperationException("A chunked response with a malformed chunk size.");
         // The chunk's CRLF is skipped with its data.
         _remaining = (long)size + 2;
         _state = size == 0 ? State.Trailers : State.ChunkData;
@@ -141,27 +112,18 @@ internal sealed class ResponseCounter
 
     private bool ReadTrailer(ref SequenceReader<byte> reader)
     {
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> line, LineEnd, advancePastDelimiter: true))
-        {
-            return false;
-        }
-        if (line.IsEmpty)
-        {
-            _state = State.Headers;
-        }
-        return true;
+        bool read = reader.TryReadTo(out ReadOnlySequence<byte> line, LineEnd, advancePastDelimiter: true);
+        _state = read && line.IsEmpty ? State.Headers : State.Trailers;
+        return read;
     }
 
     private static long ParseContentLength(ReadOnlySpan<byte> headers)
     {
         int at = headers.IndexOf(ContentLength);
-        if (at < 0)
-        {
-            throw new InvalidOperationException("A response with neither Content-Length nor chunked encoding: the floor cannot frame it.");
-        }
-        ReadOnlySpan<byte> digits = headers[(at + ContentLength.Length)..];
-        return Utf8Parser.TryParse(digits, out long length, out _)
+        return at >= 0 && Utf8Parser.TryParse(headers[(at + ContentLength.Length)..], out long length, out _)
             ? length
-            : throw new InvalidOperationException("A response with a malformed Content-Length.");
+            : throw new InvalidOperationException(at < 0
+                ? "A response with neither Content-Length nor chunked encoding: the floor cannot frame it."
+                : "A response with a malformed Content-Length.");
     }
 }

@@ -1,25 +1,15 @@
-using System.Globalization;
 using System.Text.Json;
-using TransportBench.Cli;
-using TransportBench.Servers;
 
 namespace TransportBench.Load;
 
-/// <summary>
-/// Saturating HTTP/1.1 load with wrk (over TLS for https URLs): one thread per load CPU, keep-alive connections;
-/// pipelining, POST bodies and connection closing through the Lua script (Load/bench.lua). wrk takes whole seconds,
-/// so durations round up.
-/// </summary>
+/// <summary>Saturating HTTP/1.1 load with wrk and Load/bench.lua, one thread per load CPU; durations round up to seconds.</summary>
 internal static class WrkClient
 {
     private const string ResultPrefix = "WRK_RESULT ";
-
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
-
     /// <summary>What bench.lua's done() prints.</summary>
     private sealed record WrkSummary(
-        long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx,
-        long P50Micros, long P99Micros, long P999Micros);
+        long Requests, long DurationMicros, long Bytes, long SocketErrors, long Timeouts, long Non2xx, long P50Micros, long P99Micros, long P999Micros);
 
     public static async Task<LoadResult> RunAsync(
         string baseUrl, Scenario scenario, TimeSpan duration, CoreLayout cores, CancellationToken cancellationToken)
@@ -29,26 +19,18 @@ internal static class WrkClient
         string script = Path.Combine(AppContext.BaseDirectory, "Load", "bench.lua");
         (string file, List<string> args) = CoreLayout.Pin(cores.LoadCpus, "wrk",
         [
-            "-t", threads.ToString(CultureInfo.InvariantCulture),
-            "-c", scenario.Connections.ToString(CultureInfo.InvariantCulture),
-            "-d", seconds.ToString(CultureInfo.InvariantCulture) + "s",
-            "--timeout", "5s",
-            "-s", script,
-            baseUrl + scenario.Path,
-            "--",
-            scenario.PipelineDepth.ToString(CultureInfo.InvariantCulture),
-            scenario.RequestsPerConnection.ToString(CultureInfo.InvariantCulture),
-            scenario.BodyBytes.ToString(CultureInfo.InvariantCulture),
+            "-t", Format.Inv($"{threads}"), "-c", Format.Inv($"{scenario.Connections}"), "-d", Format.Inv($"{seconds}s"), "--timeout", "5s",
+            "-s", script, baseUrl + scenario.Path,
+            "--", Format.Inv($"{scenario.PipelineDepth}"), Format.Inv($"{scenario.RequestsPerConnection}"), Format.Inv($"{scenario.BodyBytes}"),
         ]);
         // Bounded: wrk stops itself after -d; the limit only catches a wedged run.
         ToolResult run = await ChildProcesses.RunAsync(file, args, TimeSpan.FromSeconds(seconds + 30), cancellationToken);
         return Parse(run);
     }
 
-    /// <summary>
-    /// The WRK_RESULT line bench.lua's done() prints. wrk's own error lines ("Socket errors: connect N, read N, write
-    /// N, timeout N", "Non-2xx or 3xx responses: N") carry the same counts, and the line adds them up the same way.
-    /// </summary>
+    /// <summary>The WRK_RESULT line bench.lua's done() prints. wrk's own error lines ("Socket errors: connect N, read
+    /// N, write N, timeout N", "Non-2xx or 3xx responses: N") carry the same counts, and the line adds them up the same
+    /// way.</summary>
     /// <exception cref="InvalidOperationException">wrk failed, or its output has no whole result line (cut short).</exception>
     internal static LoadResult Parse(ToolResult run)
     {
@@ -62,11 +44,9 @@ internal static class WrkClient
         {
             // A line cut short (wrk killed while writing it): reported below as a failed run, with its output.
         }
-        if (wrk is null)
-        {
-            throw run.Failure("wrk");
-        }
-        return new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
-            wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
+        return wrk is null
+            ? throw run.Failure("wrk")
+            : new LoadResult("wrk", wrk.Requests, wrk.DurationMicros / 1e6, wrk.Bytes, wrk.SocketErrors, wrk.Timeouts, wrk.Non2xx,
+                wrk.P50Micros, wrk.P99Micros, wrk.P999Micros);
     }
 }

@@ -1,11 +1,6 @@
--- TransportBench's wrk script. Arguments (after `--`):
---   1. pipeline depth. Above 1, each connection writes that many requests back to back and wrk counts every
---      response (the pipelining example from wrk's own scripts/).
---   2. requests per connection. 0: keep-alive for the whole run. 1: `Connection: close` on every request; wrk opens
---      a new connection for the next. N: every Nth request of this wrk thread asks to close, so its connections serve
---      N requests on average (wrk tells a script nothing about connections, so the count is per thread; which
---      connection gets the closing request is whichever asks next, and session lengths scatter around N).
---   3. body bytes. Above 0, requests are POSTs with a body of that many bytes (wrk adds Content-Length).
+-- TransportBench's wrk script. Arguments (after `--`): 1. pipeline depth (the pattern of wrk's own pipeline.lua);
+-- 2. requests per connection: 0 keep-alive, 1 `Connection: close` on every request, N on every Nth request of this
+--    wrk thread (wrk tells a script nothing about connections; docs/benchmarks.md, "Sessions"); 3. POST body bytes.
 -- Without a `request` function (keep-alive, churn) wrk keeps its static, cheapest request path.
 -- done() prints one machine-readable line for the runner; latencies are in microseconds.
 

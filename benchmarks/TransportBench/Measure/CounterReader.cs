@@ -1,18 +1,9 @@
-using System.Net.Sockets;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Measure;
 
-/// <summary>
-/// Asks a server's startup hook (benchmarks/StatsHook) for its counters on the server's own Unix socket: the GC's
-/// allocated bytes, which divided by requests show whether a server allocates per request (the floor gives Kestrel's
-/// own share, so the difference is the transport's), and the JIT's count of compiled methods, which says when a
-/// warm-up is done.
-/// </summary>
+/// <summary>Asks a server's startup hook (benchmarks/StatsHook) for its counters on the server's own Unix socket.</summary>
 internal static class CounterReader
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
-
     /// <summary>The counters now, or null when the server does not answer (it ended, or was started without the hook).</summary>
     public static async Task<ServerCounters?> ReadAsync(string socketPath, CancellationToken cancellationToken)
     {

@@ -1,34 +1,19 @@
-using System.Globalization;
-using TransportBench.Servers;
-
 namespace TransportBench.Measure;
 
-/// <summary>Syscalls a server made during a counting pass.</summary>
+/// <summary>Syscalls a server made during a counting pass, and the requests it served meanwhile.</summary>
 /// <param name="Total">All syscalls (raw_syscalls:sys_enter), whatever their kind.</param>
-/// <param name="BySyscall">Counts of the syscalls listed in <see cref="PerfStat"/>, by name.</param>
-/// <param name="Requests">Requests served during the pass.</param>
 /// <param name="SocketWrites">Calls that send response bytes: writev, sendmsg, sendto, and the writes that are not
-/// 8 bytes long (an eventfd wake-up writes exactly 8; no scenario here sends an 8-byte piece of a response).</param>
+/// 8 bytes long (docs/benchmarks.md, "writes/resp").</param>
 internal sealed record SyscallCounts(long Total, IReadOnlyDictionary<string, long> BySyscall, long Requests, long SocketWrites)
 {
-    /// <summary>The software event <c>context-switches</c> over the pass, or null when perf did not count it.</summary>
+    /// <summary>perf's software events over the pass, or null when it did not count them.</summary>
     public long? ContextSwitches { get; init; }
-
-    /// <summary>The software event <c>cpu-migrations</c>: a server thread moved to another CPU.</summary>
     public long? CpuMigrations { get; init; }
 
     public double PerRequest(long count) => Requests > 0 ? (double)count / Requests : 0;
 }
 
-/// <summary>
-/// Counts a server's syscalls with <c>perf stat -p PID</c> on syscall tracepoints, in a pass of its own after the
-/// timed one: tracepoints cost a little per syscall, far less than strace (which slows a server ~20× and changes its
-/// batching), but not nothing. One counter per listed syscall plus <c>raw_syscalls:sys_enter</c> for the total, rather
-/// than <c>syscalls:sys_enter_*</c>, which opens ~350 counters per thread and runs out of file descriptors.
-/// Note: an eventfd wake-up is a <c>write</c>, so the breakdown's <c>write</c> counts both; the separate count of
-/// writes that send response bytes (<see cref="SyscallCounts.SocketWrites"/>) leaves the 8-byte ones out with a
-/// tracepoint filter on a second <c>write</c> counter.
-/// </summary>
+/// <summary>Counts a server's syscalls with <c>perf stat</c> on syscall tracepoints (docs/benchmarks.md, "Syscalls").</summary>
 internal static class PerfStat
 {
     /// <summary>The syscalls a transport spends time in, per request or per loop iteration.</summary>
@@ -41,10 +26,8 @@ internal static class PerfStat
     ];
 
     private static string[]? s_available;
-
     /// <summary>Name given to the filtered write counter when parsing (perf prints the same event name twice).</summary>
     private const string SocketWriteKey = "write (not 8 B)";
-
     /// <summary>Syscalls that put response bytes on a socket, besides the filtered writes.</summary>
     private static readonly string[] SendCalls = ["writev", "sendmsg", "sendto"];
 
@@ -77,13 +60,10 @@ internal static class PerfStat
         return failure is null ? null : $"perf cannot count syscall tracepoints: {failure}";
     }
 
-    /// <summary>
-    /// Counts the syscalls of <paramref name="pid"/> while <paramref name="load"/> runs (it returns the requests it
-    /// completed). perf attaches before the load and detaches half a second after it; the idle edges add a handful of
-    /// timer syscalls, nothing per request.
-    /// </summary>
-    public static async Task<SyscallCounts> CountAsync(
-        int pid, TimeSpan loadDuration, Func<Task<long>> load, CancellationToken cancellationToken)
+    /// <summary>Counts the syscalls of <paramref name="pid"/> while <paramref name="load"/> runs (it returns the
+    /// requests it completed). perf attaches before the load and detaches half a second after it; the idle edges add a
+    /// handful of timer syscalls, nothing per request.</summary>
+    public static async Task<SyscallCounts> CountAsync(int pid, TimeSpan loadDuration, Func<Task<long>> load, CancellationToken cancellationToken)
     {
         string output = Path.Combine(Path.GetTempPath(), $"transportbench-perf-{Environment.ProcessId}-{Guid.NewGuid():N}.csv");
         // wrk runs whole seconds: the window covers the rounded-up load plus the edges.
@@ -91,18 +71,15 @@ internal static class PerfStat
         Task<ToolResult> perf = ChildProcesses.RunAsync("perf",
             ["stat", "-x", ",", "-o", output, .. EventArguments(), "-p", pid.ToString(CultureInfo.InvariantCulture),
              "--", "sleep", window.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
-            window + TimeSpan.FromSeconds(30),
-            cancellationToken);
+            window + TimeSpan.FromSeconds(30), cancellationToken);
         try
         {
             await Task.Delay(500, cancellationToken);
             long requests = await load();
             ToolResult result = await perf;
-            if (result.ExitCode != 0 || !File.Exists(output))
-            {
-                throw result.Failure("perf stat");
-            }
-            return Parse(await File.ReadAllLinesAsync(output, cancellationToken), requests);
+            return result.ExitCode == 0 && File.Exists(output)
+                ? Parse(await File.ReadAllLinesAsync(output, cancellationToken), requests)
+                : throw result.Failure("perf stat");
         }
         finally
         {
@@ -110,11 +87,9 @@ internal static class PerfStat
         }
     }
 
-    /// <summary>
-    /// Whether a failed pass failed only because a thread of the server ended while perf attached to each of its
-    /// threads (perf lists them, then opens its counters on each: one gone in between is ESRCH, "No such process").
-    /// Counting again is then sound; any other failure is the report's.
-    /// </summary>
+    /// <summary>Whether a failed pass failed only because a thread of the server ended while perf attached to each of
+    /// its threads (perf lists them, then opens its counters on each: one gone in between is ESRCH, "No such process").
+    /// Counting again is then sound; any other failure is the report's.</summary>
     public static bool FailedOnAThreadThatEnded(string failure) =>
         failure.Contains("perf stat failed", StringComparison.Ordinal)
         && failure.Contains("(No such process)", StringComparison.Ordinal);
@@ -128,10 +103,8 @@ internal static class PerfStat
         return result.ExitCode == 0 && counted ? null : result.Tail(3);
     }
 
-    /// <summary>
-    /// The counters, then a second write counter filtered to writes that are not 8 bytes (see the record), and the
-    /// scheduler's software events, which cost nothing per syscall (hardware counters are not there in most VMs).
-    /// </summary>
+    /// <summary>The scheduler's software events (hardware counters are not there in most VMs), the counters, and a second
+    /// write counter filtered to writes that are not 8 bytes.</summary>
     private static string[] EventArguments() =>
     [
         "-e", "context-switches,cpu-migrations",
@@ -142,42 +115,23 @@ internal static class PerfStat
     /// <summary>perf's CSV: "count,unit,event,…"; count is "&lt;not counted&gt;" for an event that never ran.</summary>
     internal static SyscallCounts Parse(IReadOnlyList<string> lines, long requests)
     {
-        long total = 0;
-        var scheduler = new Dictionary<string, long>(StringComparer.Ordinal);
-        var bySyscall = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string line in lines)
+        const string Syscall = "syscalls:sys_enter_";
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string[] fields in lines.Select(line => line.Split(',')))
         {
-            string[] fields = line.Split(',');
-            if (fields.Length < 3 || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long count))
-            {
-                continue;
-            }
-            string name = fields[2];
-            if (name is "context-switches" or "cpu-migrations")
-            {
-                scheduler[name] = count;
-            }
-            else if (name == "raw_syscalls:sys_enter")
-            {
-                total = count;
-            }
-            else if (name.StartsWith("syscalls:sys_enter_", StringComparison.Ordinal))
+            if (fields.Length >= 3 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long count))
             {
                 // The filtered write counter comes last, under the same name as the plain one.
-                string syscall = name["syscalls:sys_enter_".Length..];
-                bySyscall[syscall == "write" && bySyscall.ContainsKey("write") ? SocketWriteKey : syscall] = count;
+                counts[fields[2] == Syscall + "write" && counts.ContainsKey(fields[2]) ? SocketWriteKey : fields[2]] = count;
             }
         }
-        long socketWrites = bySyscall.GetValueOrDefault(SocketWriteKey) + SendCalls.Sum(bySyscall.GetValueOrDefault);
-        bySyscall.Remove(SocketWriteKey);
-        foreach (string zero in bySyscall.Where(pair => pair.Value == 0).Select(pair => pair.Key).ToList())
+        Dictionary<string, long> bySyscall = counts.Where(pair => pair.Key.StartsWith(Syscall, StringComparison.Ordinal))
+            .ToDictionary(pair => pair.Key[Syscall.Length..], pair => pair.Value, StringComparer.Ordinal);
+        long socketWrites = counts.GetValueOrDefault(SocketWriteKey) + SendCalls.Sum(bySyscall.GetValueOrDefault);
+        return new SyscallCounts(counts.GetValueOrDefault("raw_syscalls:sys_enter"), bySyscall.Where(pair => pair.Value > 0).ToDictionary(), requests, socketWrites)
         {
-            bySyscall.Remove(zero);
-        }
-        return new SyscallCounts(total, bySyscall, requests, socketWrites)
-        {
-            ContextSwitches = scheduler.TryGetValue("context-switches", out long switches) ? switches : null,
-            CpuMigrations = scheduler.TryGetValue("cpu-migrations", out long migrations) ? migrations : null,
+            ContextSwitches = counts.TryGetValue("context-switches", out long switches) ? switches : null,
+            CpuMigrations = counts.TryGetValue("cpu-migrations", out long migrations) ? migrations : null,
         };
     }
 }

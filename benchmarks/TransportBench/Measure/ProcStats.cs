@@ -1,57 +1,37 @@
-using System.Globalization;
-
 namespace TransportBench.Measure;
 
-/// <summary>
-/// Reads a process's CPU time and memory from /proc. CPU comes in clock ticks (USER_HZ, 100 on Linux: 10 ms), so a
-/// measurement needs about a second of busy CPU for 1 % precision; the runner's default runs are 10 s.
-/// </summary>
+/// <summary>Reads a process's CPU time and memory from /proc. CPU comes in clock ticks (USER_HZ, 100 on Linux: 10 ms), so
+/// a measurement needs about a second of busy CPU for 1 % precision.</summary>
 internal static class ProcStats
 {
     private const double TicksPerSecond = 100;
-
     /// <summary>utime + stime of every thread the process has or had.</summary>
-    public static TimeSpan CpuTime(int pid)
-    {
-        (TimeSpan user, TimeSpan system) = CpuTimes(pid);
-        return user + system;
-    }
-
+    public static TimeSpan CpuTime(int pid) => Total(CpuTimes(pid));
     /// <summary>utime and stime apart: time in the process's own code and time in the kernel on its behalf.</summary>
     public static (TimeSpan User, TimeSpan System) CpuTimes(int pid) => ParseStatCpu(File.ReadAllText($"/proc/{pid}/stat"));
-
-    /// <summary>utime + stime of one thread.</summary>
-    public static TimeSpan ThreadCpuTime(int pid, int tid)
-    {
-        (TimeSpan user, TimeSpan system) = ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
-        return user + system;
-    }
+    public static TimeSpan ThreadCpuTime(int pid, int tid) => Total(ParseStatCpu(File.ReadAllText($"/proc/{pid}/task/{tid}/stat")));
 
     /// <summary>Time the given CPUs spent running anything in user or kernel mode (user + nice + system), from /proc/stat.</summary>
     public static TimeSpan CpuBusy(IReadOnlyCollection<int> cpus)
     {
         long ticks = 0;
-        foreach (string line in File.ReadLines("/proc/stat"))
+        // "cpuN user nice system idle iowait irq softirq steal …", in ticks.
+        foreach (string[] fields in File.ReadLines("/proc/stat").Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
         {
-            // "cpuN user nice system idle iowait irq softirq steal …", in ticks.
-            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields[0].Length > 3 && fields[0].StartsWith("cpu", StringComparison.Ordinal)
                 && cpus.Contains(int.Parse(fields[0].AsSpan(3), CultureInfo.InvariantCulture)))
             {
-                ticks += long.Parse(fields[1], CultureInfo.InvariantCulture) + long.Parse(fields[2], CultureInfo.InvariantCulture)
-                    + long.Parse(fields[3], CultureInfo.InvariantCulture);
+                ticks += fields[1..4].Sum(field => long.Parse(field, CultureInfo.InvariantCulture));
             }
         }
         return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
-    /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long PeakRssKib(int pid) => StatusKib(pid, "VmHWM:");
+    public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
 
-    /// <summary>
-    /// Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux 4.0
-    /// on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel refused.
-    /// </summary>
+    /// <summary>Resets the process's peak RSS (VmHWM) to its current RSS (<c>echo 5 &gt; /proc/PID/clear_refs</c>, Linux
+    /// 4.0 on), so that the next <see cref="PeakRssKib"/> is the peak since now; false when the kernel refused.</summary>
     public static bool TryResetPeakRss(int pid)
     {
         try
@@ -65,20 +45,12 @@ internal static class ProcStats
         }
     }
 
-    /// <summary>Current resident set size (VmRSS) in KiB.</summary>
-    public static long RssKib(int pid) => StatusKib(pid, "VmRSS:");
-
-    /// <summary>The "Max open files" soft and hard limits of a process, as text.</summary>
-    public static string OpenFilesLimit(int pid)
-    {
-        string? line = File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
-        if (line is null)
-        {
-            return "unknown";
-        }
-        string[] parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return parts.Length >= 2 ? $"soft {parts[0]}, hard {parts[1]}" : "unknown";
-    }
+    /// <summary>The "Max open files" soft and hard limits of a process (each a number or "unlimited"), or null.</summary>
+    public static (string Soft, string Hard)? OpenFilesLimits(int pid) =>
+        File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal))?
+            ["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries) is [string soft, string hard, ..]
+            ? (soft, hard)
+            : null;
 
     private static (TimeSpan User, TimeSpan System) ParseStatCpu(string stat)
     {
@@ -89,15 +61,9 @@ internal static class ProcStats
             TimeSpan.FromSeconds(long.Parse(fields[12], CultureInfo.InvariantCulture) / TicksPerSecond));
     }
 
-    private static long StatusKib(int pid, string key)
-    {
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-        return 0;
-    }
+    private static TimeSpan Total((TimeSpan User, TimeSpan System) cpu) => cpu.User + cpu.System;
+    private static long StatusKib(int pid, string key) =>
+        File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal)) is { } line
+            ? long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
+            : 0;
 }

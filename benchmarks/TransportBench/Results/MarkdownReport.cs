@@ -1,12 +1,6 @@
-using System.Text;
-using TransportBench.Servers;
-
 namespace TransportBench.Results;
 
-/// <summary>
-/// results.md: the machine, an overview of ratios, where the CPU goes, scaling efficiency, a table per scenario (every
-/// server's medians, in the columns that scenario has), and every error verbatim.
-/// </summary>
+/// <summary>results.md: the machine, the overview, where the CPU goes, scaling efficiency, a table per scenario, errors.</summary>
 internal static class MarkdownReport
 {
     public static string Render(RunReport report)
@@ -69,13 +63,10 @@ internal static class MarkdownReport
     private static void AppendServers(StringBuilder md, RunReport report)
     {
         md.Header("server", "layout", "transport as the server reports it", "ProcessorCount", "GC");
-        var seen = new HashSet<(string, string)>();
-        foreach ((string layout, ServerSummary s) in report.Scenarios.SelectMany(x => x.Servers.Select(s => (x.Layout, s))).Where(x => x.s.Identity is not null))
+        foreach ((string layout, ServerSummary s) in report.Scenarios.SelectMany(x => x.Servers.Select(s => (x.Layout, s)))
+            .Where(x => x.s.Identity is not null).DistinctBy(x => (x.s.Server, x.Layout)))
         {
-            if (seen.Add((s.Server, layout)))
-            {
-                md.Row(s.Server, layout, s.Identity!.Transport, Format.Inv($"{s.Identity.ProcessorCount}"), s.Identity.Gc);
-            }
+            md.Row(s.Server, layout, s.Identity!.Transport, Format.Inv($"{s.Identity.ProcessorCount}"), s.Identity.Gc);
         }
         md.AppendLine();
     }
@@ -104,12 +95,8 @@ internal static class MarkdownReport
         return md.AppendLine();
     }
 
-    /// <summary>
-    /// Issue 9: where a request's CPU goes, per scenario and server. floor = Kestrel and the app alone; kernel = the
-    /// server's stime per request; user above floor = its utime per request minus the floor's whole cost, i.e. what
-    /// the transport and the runtime (thread pool, socket engine) add in user code. The three add up to the server's
-    /// CPU per request. Without a floor (TLS, h2, fixed rate) only the kernel part is known.
-    /// </summary>
+    /// <summary>Where a request's CPU goes, per scenario and server: floor (Kestrel and the app alone), kernel (stime)
+    /// and user above the floor add up to the server's CPU per request. Without a floor only the kernel part is known.</summary>
     private static void AppendCpuBreakdown(StringBuilder md, RunReport report)
     {
         var servers = report.ServerNames().Where(s => s != ServerSpec.FloorName).ToList();
@@ -140,7 +127,7 @@ internal static class MarkdownReport
         md.AppendLine();
     }
 
-    /// <summary>Issue 16: what a request's CPU becomes when the server is not alone on one CPU (Summarizer.ScalingEfficiency).</summary>
+    /// <summary>What a request's CPU becomes when the server is not alone on one CPU (Summarizer.ScalingEfficiency).</summary>
     private static void AppendScalingEfficiency(StringBuilder md, RunReport report)
     {
         var ratios = Summarizer.ScalingEfficiency(report.Scenarios);
@@ -184,21 +171,18 @@ internal static class MarkdownReport
     /// <param name="runHasFloor">Whether the floor ran in this report at all (then a scenario without it says why).</param>
     private static void AppendScenario(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
     {
-        switch (scenario.Scenario.Kind)
+        if (scenario.Scenario.Kind == ScenarioKind.Idle)
         {
-            case ScenarioKind.Idle:
-                AppendIdle(md, scenario);
-                break;
-            case ScenarioKind.Fairness:
-                AppendFairness(md, scenario, runHasFloor);
-                break;
-            default:
-                AppendLoad(md, scenario);
-                if (runHasFloor && !scenario.Scenario.FloorServes)
-                {
-                    md.AppendLine().AppendLine($"Floor: n/a ({scenario.Scenario.FloorMissing}).");
-                }
-                break;
+            AppendIdle(md, scenario);
+        }
+        else if (scenario.Scenario.Kind == ScenarioKind.Fairness)
+        {
+            AppendFairness(md, scenario, runHasFloor);
+        }
+        else
+        {
+            AppendLoad(md, scenario);
+            md.Append(runHasFloor && !scenario.Scenario.FloorServes ? $"\nFloor: n/a ({scenario.Scenario.FloorMissing}).\n" : "");
         }
     }
 
@@ -240,7 +224,7 @@ internal static class MarkdownReport
         }
     }
 
-    /// <summary>Issue 10: the small connection's latency beside the flood's throughput, server on one CPU and one loop.</summary>
+    /// <summary>The small connection's latency beside the flood's throughput, server on one CPU and one loop.</summary>
     private static void AppendFairness(StringBuilder md, ScenarioSummary scenario, bool runHasFloor)
     {
         md.Header(["server", "small round trips/s", "× sockets", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "p99 × sockets", "flood MiB/s",
@@ -260,10 +244,8 @@ internal static class MarkdownReport
     }
 
     private static string Ms(double? millis) => Format.Number(millis, "0.00");
-
     /// <summary>Who set the pace, how noisy it was, and the warm-up: the last columns of the load and fairness tables.</summary>
     private static readonly string[] PaceColumns = ["server / load CPU busy %", "noise %", "warm-up s"];
-
     private static string[] Pace(ServerSummary s) =>
     [
         $"{Format.Number(s.ServerBusyPercent, "0")} / {Format.Number(s.LoadBusyPercent, "0")}", Format.Number(s.ForeignCpuPercentMax, "0"),

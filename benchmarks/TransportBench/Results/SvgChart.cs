@@ -1,34 +1,21 @@
-using System.Net;
-using System.Text;
-
 namespace TransportBench.Results;
 
-/// <summary>
-/// results.svg, drawn by hand (no charting package): requests/s and CPU per request against sockets for each
-/// scenario, the two figures a reader compares first (the percentiles are results.md's). Bars run sideways, one row
-/// per server under each scenario's name, so eighteen scenarios stay readable; one colour per server.
-/// </summary>
+/// <summary>results.svg, drawn by hand: requests/s and CPU per request against sockets, the two figures a reader compares
+/// first. Bars run sideways, one row per server under each scenario's name, so eighteen scenarios stay readable.</summary>
 internal static class SvgChart
 {
-    private const int Width = 960;
-    private const int Left = 120;
-    private const int PlotWidth = 700;
-    private const int BarHeight = 10;
-    private const int GroupGap = 8;
-
+    private const int Width = 960, Left = 120, PlotWidth = 700, BarHeight = 10, GroupGap = 8;
     /// <summary>The axis end: ratios above 3× would squeeze the rest into a sliver, so they are clipped and marked.</summary>
     private const double AxisEnd = 3;
-
     private static readonly string[] Palette = ["#8c8c8c", "#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#eeca3b"];
 
     public static string Render(RunReport report)
     {
         var servers = report.ServerNames();
         var svg = new StringBuilder();
-        int y = 90;
-        y = Panel(svg, y, servers, "Requests/s, × sockets (longer is better; label: ratio · req/s)",
+        int y = Panel(svg, 90, servers, "Requests/s, × sockets (longer is better; label: ratio · req/s)",
             report.Scenarios.Where(s => s.Scenario.Kind == ScenarioKind.Throughput),
-            s => s.Server == Servers.ServerSpec.FloorName ? null : (s.RequestsPerSecondRatio, Format.Rate(s.RequestsPerSecond)));
+            s => s.Server == ServerSpec.FloorName ? null : (s.RequestsPerSecondRatio, Format.Rate(s.RequestsPerSecond)));
         y = Panel(svg, y, servers, "Server CPU per request, × sockets (shorter is better; label: ratio · µs)",
             report.Scenarios.Where(s => s.Scenario.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate),
             s => (s.CpuRatio, Format.Number(s.CpuMicrosPerRequest) + " µs"));
@@ -51,8 +38,8 @@ internal static class SvgChart
         Func<ServerSummary, (double? Ratio, string Label)?> bar)
     {
         svg.AppendLine(Format.Inv($"<text x=\"10\" y=\"{top + 24}\" font-size=\"13\" font-weight=\"bold\">{Escape(title)}</text>"));
-        int y = top + 44;
-        int plotTop = y;
+        int plotTop = top + 44;
+        int y = plotTop;
         foreach (ScenarioSummary scenario in scenarios)
         {
             var bars = scenario.Servers.Select(s => (s.Server, Bar: bar(s))).Where(b => b.Bar is not null).ToList();

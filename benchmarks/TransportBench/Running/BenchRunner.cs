@@ -1,17 +1,7 @@
-using System.Globalization;
-using TransportBench.Cli;
-using TransportBench.Measure;
-using TransportBench.Results;
-using TransportBench.Servers;
-
 namespace TransportBench.Running;
 
-/// <summary>
-/// The whole run: checks the tools, publishes SampleWeb once, then measures the steps of <see cref="RunPlan"/> (round
-/// after round; in each scenario every server once, A B C, so drift on a shared machine hits all alike), and writes
-/// the reports. A server that does not start is reported and skipped; Ctrl+C stops the run and still writes what was
-/// measured.
-/// </summary>
+/// <summary>The whole run: checks the tools, publishes SampleWeb once, measures the steps of <see cref="RunPlan"/> (a
+/// server that does not start is skipped), and writes the reports, of what was measured when Ctrl+C stops it.</summary>
 internal static class BenchRunner
 {
     public static async Task<int> RunAsync(BenchOptions options, TextWriter console, CancellationToken cancellationToken)
@@ -62,14 +52,13 @@ internal static class BenchRunner
                 using var measurer = new Measurer(plan.Options, plan.Layout, sampleDirectory, perfUnavailable, certificate, progress);
                 foreach (Step step in plan.Steps)
                 {
-                    await MeasureStepAsync(run, step, measurer, progress, plan.Options, cancellationToken);
+                    await MeasureStepAsync(run, step, measurer, progress, cancellationToken);
                 }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            console.WriteLine();
-            console.WriteLine("Interrupted: writing what was measured so far.");
+            console.WriteLine("\nInterrupted: writing what was measured so far.");
         }
 
         List<ScenarioSummary> summary = [.. plans.SelectMany(p => Summarizer.Summarize(run.Samples, scenarios, p.Servers, p.Layout.Name))];
@@ -93,22 +82,16 @@ internal static class BenchRunner
         return cancellationToken.IsCancellationRequested ? 130 : 0;
     }
 
-    /// <summary>What the steps so far produced, kept when the run is interrupted.</summary>
+    /// <summary>What the steps so far produced (kept when the run is interrupted), and the servers that did not start.</summary>
     private sealed class Run
     {
-        /// <summary>The latency scenario's offered load (req/s), once known, and where it came from.</summary>
         public double? Rate { get; set; }
-
         public string? RateSource { get; set; }
-
         public List<RoundSample> Samples { get; } = [];
-
-        /// <summary>Servers that did not start, and why: skipped for the rest of the run.</summary>
         public Dictionary<string, string> Broken { get; } = [];
     }
 
-    private static async Task MeasureStepAsync(
-        Run run, Step step, Measurer measurer, Progress progress, BenchOptions options, CancellationToken cancellationToken)
+    private static async Task MeasureStepAsync(Run run, Step step, Measurer measurer, Progress progress, CancellationToken cancellationToken)
     {
         (Scenario scenario, int round, ServerSpec server, _, _) = step;
         if (scenario.Kind == ScenarioKind.FixedRate && run.Rate is null)
@@ -141,10 +124,8 @@ internal static class BenchRunner
         progress.EndStep(Describe(sample));
     }
 
-    /// <summary>
-    /// Half of sockets' rate on the page in round 1 of the first layout (the latency scenario's first step comes after
-    /// it: rounds run in turn), the same for every layout, so that their latencies are at equal load.
-    /// </summary>
+    /// <summary>Half of sockets' rate on the page in round 1 of the first layout (the latency scenario's first step comes
+    /// after it: rounds run in turn), the same for every layout, so that their latencies are at equal load.</summary>
     private static (double Rate, string Source) LatencyRate(List<RoundSample> samples)
     {
         double pageRate = Summarizer.Median(samples
@@ -153,27 +134,16 @@ internal static class BenchRunner
         return (Math.Round(pageRate / 2), Format.Inv($"half of sockets' {pageRate:N0} req/s on the page in round 1"));
     }
 
-    private static IEnumerable<string> RequiredTools(IReadOnlyList<Scenario> scenarios)
-    {
-        if (scenarios.Any(s => s.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate))
-        {
-            yield return "wrk";
-        }
-        if (scenarios.Any(s => s.Kind == ScenarioKind.FixedRate || s.Protocol == WireProtocol.H2c))
-        {
-            yield return "h2load";
-        }
-    }
+    private static IEnumerable<string> RequiredTools(IReadOnlyList<Scenario> scenarios) =>
+    [
+        .. scenarios.Any(s => s.Kind is ScenarioKind.Throughput or ScenarioKind.FixedRate) ? ["wrk"] : Array.Empty<string>(),
+        .. scenarios.Any(s => s.Kind == ScenarioKind.FixedRate || s.Protocol == WireProtocol.H2c) ? ["h2load"] : Array.Empty<string>(),
+    ];
 
-    private static string OutputDirectory(BenchOptions options)
-    {
-        if (options.OutputDirectory is not null)
-        {
-            return Path.GetFullPath(options.OutputDirectory);
-        }
-        string root = DotnetHost.RepositoryRoot() ?? Environment.CurrentDirectory;
-        return Path.Combine(root, "benchmarks", "results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-    }
+    private static string OutputDirectory(BenchOptions options) => options.OutputDirectory is { } given
+        ? Path.GetFullPath(given)
+        : Path.Combine(DotnetHost.RepositoryRoot() ?? Environment.CurrentDirectory, "benchmarks", "results",
+            DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
 
     /// <summary>A step's result line: the figures of the report's first columns, or why there are none.</summary>
     private static string Describe(RoundSample s) => string.Join(" · ", new[]

@@ -1,27 +1,13 @@
-using System.Diagnostics;
-using TransportBench.Cli;
-using TransportBench.LoadHelper;
-using TransportBench.Load;
-using TransportBench.Measure;
-using TransportBench.Results;
-using TransportBench.Servers;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Running;
 
-/// <summary>
-/// Measures one server once in one scenario (a <see cref="Step"/> of the <see cref="RunPlan"/>): warm-up until the JIT
-/// is quiet → timed run with CPU and allocation counters read around it (again, twice at most, when it was noisy:
-/// <see cref="NoiseRetry"/>) → a separate syscall-counting pass. Each server keeps one process for the round: the
-/// step that starts it warms it up from --warmup, the next ones warm it up again under their own load, from
-/// <see cref="WarmupRule.ReusedLeast"/>, until its JIT is quiet; its peak RSS is reset at each scenario's start. A step
-/// that needs a process of its own starts one and ends it; the kept ones wait meanwhile (an idle server takes no CPU).
-/// </summary>
-/// <param name="certificate">The HTTPS endpoint's certificate.</param>
+/// <summary>Measures one <see cref="Step"/>: warm-up until the JIT is quiet → timed run (<see cref="NoiseRetry"/>) → a
+/// syscall-counting pass; each server keeps one process for the round (docs/benchmarks.md, "Rounds, processes and warm-ups").</summary>
 internal sealed class Measurer(
     BenchOptions options, CoreLayout cores, string sampleDirectory, string? perfUnavailable, BenchCertificate certificate, Progress progress)
     : IDisposable
 {
+    /// <summary>How long a warm-up goes on, past its rule, for a load run that completes a response (<see cref="WarmUpAsync"/>).</summary>
+    private static readonly TimeSpan FirstResponseLimit = TimeSpan.FromSeconds(30);
     // The processes kept for the current round, by server name. Used by the run's flow only, one step at a time.
     private readonly Dictionary<string, ServerProcess> _servers = [];
     private LoadHelperProcess? _floor;
@@ -72,11 +58,8 @@ internal sealed class Measurer(
     }
 
     /// <param name="oneLoop">Fairness: one server CPU and one event loop, whatever the machine.</param>
-    private Task<ServerProcess> StartAsync(ServerSpec spec, bool oneLoop, CancellationToken cancellationToken)
-    {
-        return ServerProcess.StartAsync(spec, ServerSetup.Create(certificate, oneLoop), sampleDirectory,
-            oneLoop ? cores.WithOneServerCpu() : cores, cancellationToken);
-    }
+    private Task<ServerProcess> StartAsync(ServerSpec spec, bool oneLoop, CancellationToken cancellationToken) => ServerProcess.StartAsync(
+        spec, ServerSetup.Create(certificate, oneLoop), sampleDirectory, oneLoop ? cores.WithOneServerCpu() : cores, cancellationToken);
 
     private async Task<RoundSample> MeasureAsync(ServerProcess server, bool newProcess, Step step, double? rate, CancellationToken cancellationToken)
     {
@@ -85,7 +68,6 @@ internal sealed class Measurer(
         sample.Identity = server.Identity;
         // A new process's peak includes its start, as it always did; a kept one's starts with this scenario.
         bool peakKnown = newProcess || ProcStats.TryResetPeakRss(server.Pid);
-        CoreLayout serverCores = scenario.Kind == ScenarioKind.Fairness ? cores.WithOneServerCpu() : cores;
         try
         {
             if (scenario.Kind == ScenarioKind.Idle)
@@ -95,11 +77,15 @@ internal sealed class Measurer(
             }
             else
             {
-                // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run with its
-                // JIT and pools in the same settled state.
-                Func<TimeSpan, Task> load = scenario.Kind == ScenarioKind.Fairness
-                    ? time => FairnessAsync(server, scenario, time, cancellationToken)
-                    : time => LoadAsync(server, scenario, time, cancellationToken);
+                // Every kind warms up at saturation (the fixed rate too), so every server enters the timed run settled.
+                // The responses each run completed; fairness's are not counted (a starved small client is a finding).
+                Func<TimeSpan, Task<long?>> load = scenario.Kind == ScenarioKind.Fairness
+                    ? async time =>
+                    {
+                        await FairnessAsync(server, scenario, time, cancellationToken);
+                        return null;
+                    }
+                    : async time => (await LoadAsync(server, scenario, time, cancellationToken)).Requests;
                 (double seconds, List<long> jitSteps, bool settled) =
                     await WarmUpAsync(server, load, WarmupRule.Least(options.Warmup, newProcess), cancellationToken);
                 // Each attempt at the timed run fills a sample of its own; the quietest is kept.
@@ -109,8 +95,8 @@ internal sealed class Measurer(
                     (attempt.Identity, attempt.WarmupSeconds, attempt.WarmupJitSteps, attempt.JitSettled) = (server.Identity, seconds, jitSteps, settled);
                     return attempt;
                 }
-                sample = await NoiseRetry.MeasureAsync(
-                    () => TimedAsync(server, scenario, serverCores, rate, Attempt(), cancellationToken), options.MaxNoisePercent, progress.Note);
+                sample = await NoiseRetry.MeasureAsync(() => TimedAsync(server, scenario, rate, Attempt(), cancellationToken),
+                    options.MaxNoisePercent, progress.Note);
             }
         }
         catch (InvalidOperationException e)
@@ -129,13 +115,12 @@ internal sealed class Measurer(
     }
 
     /// <summary>One attempt at the timed run and the syscall pass; a failure of either lands in the sample's error.</summary>
-    private async Task<RoundSample> TimedAsync(
-        ServerProcess server, Scenario scenario, CoreLayout serverCores, double? rate, RoundSample sample, CancellationToken cancellationToken)
+    private async Task<RoundSample> TimedAsync(ServerProcess server, Scenario scenario, double? rate, RoundSample sample, CancellationToken cancellationToken)
     {
         try
         {
             await (scenario.Kind == ScenarioKind.Fairness
-                ? MeasureFairnessAsync(sample, server, scenario, serverCores, cancellationToken)
+                ? MeasureFairnessAsync(sample, server, scenario, cancellationToken)
                 : MeasureRequestsAsync(sample, server, scenario, rate, cancellationToken));
         }
         catch (InvalidOperationException e)
@@ -160,29 +145,20 @@ internal sealed class Measurer(
         FloorResult result = (await _floor!.RunAsync(new HelperJob(Floor: job), options.WarmupLimit + duration + TimeSpan.FromSeconds(60), cancellationToken)).Floor!;
         return new RoundSample
         {
-            Scenario = step.Scenario.Name,
-            Server = ServerSpec.FloorName,
-            Round = step.Round, Layout = step.Layout,
-            NewProcess = newProcess,
+            Scenario = step.Scenario.Name, Server = ServerSpec.FloorName, Round = step.Round, Layout = step.Layout, NewProcess = newProcess,
             Identity = new ServerIdentity("in-memory pipes (no sockets)", result.ProcessorCount, result.ServerGc ? "server" : "workstation"),
-            Requests = result.Requests,
-            RequestsPerSecond = result.Requests / result.Seconds,
-            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest,
-            ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
-            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest,
-            PeakRssKib = result.PeakRssKib,
-            WarmupSeconds = result.WarmupSeconds,
-            WarmupJitSteps = result.WarmupJitSteps,
-            JitSettled = result.JitSettled,
-            SyscallsUnavailable = "no sockets: nothing to count",
-            Error = result.Error,
+            Requests = result.Requests, RequestsPerSecond = result.Requests / result.Seconds,
+            CpuMicrosPerRequest = result.KestrelCpuMicrosPerRequest, ClientCpuMicrosPerRequest = result.ClientCpuMicrosPerRequest,
+            AllocatedBytesPerRequest = result.AllocatedBytesPerRequest, PeakRssKib = result.PeakRssKib,
+            WarmupSeconds = result.WarmupSeconds, WarmupJitSteps = result.WarmupJitSteps, JitSettled = result.JitSettled,
+            SyscallsUnavailable = "no sockets: nothing to count", Error = result.Error,
         };
     }
 
     /// <summary>The fairness clients, in a load helper of their own pinned to the load CPUs like wrk.</summary>
     private async Task<FairnessResult> FairnessAsync(ServerProcess server, Scenario scenario, TimeSpan duration, CancellationToken cancellationToken)
     {
-        using LoadHelperProcess helper = new LoadHelperProcess(cores.LoadCpus, null);
+        using var helper = new LoadHelperProcess(cores.LoadCpus, null);
         // The clients bound each of their waits; this catches a wedged helper.
         HelperReply reply = await helper.RunAsync(new HelperJob(Fairness: new FairnessJob(server.Port, scenario.Name, duration.TotalSeconds)),
             duration + TimeSpan.FromSeconds(40), cancellationToken);
@@ -195,10 +171,8 @@ internal sealed class Measurer(
             ? H2Load.RunThroughputAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken)
             : WrkClient.RunAsync(server.LoadUrl(scenario), scenario, duration, cores, cancellationToken);
 
-    /// <summary>
-    /// The timed run of a scenario that counts requests (at saturation, or h2load at the fixed rate) with the server's
-    /// CPU and allocation counters read around it, then the syscall pass under the same load.
-    /// </summary>
+    /// <summary>The timed run of a scenario that counts requests (at saturation, or h2load at the fixed rate) with the
+    /// server's CPU and allocation counters read around it, then the syscall pass under the same load.</summary>
     private async Task MeasureRequestsAsync(RoundSample sample, ServerProcess server, Scenario scenario, double? rate, CancellationToken cancellationToken)
     {
         // One run of the load; its figures go into `into` when given. Returns its requests and why it cannot be used.
@@ -219,7 +193,7 @@ internal sealed class Measurer(
         }
 
         ServerCounters? counters0 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
-        var window = CpuWindow.Start(server.Pid, cores);
+        var window = new CpuWindow(server.Pid, cores);
         (long requests, string? failure) = await RunAsync(options.DurationOf(scenario), sample);
         CpuUse cpu = sample.Cpu = window.Stop();
         ServerCounters? counters1 = await CounterReader.ReadAsync(server.CountersSocket, cancellationToken);
@@ -239,19 +213,12 @@ internal sealed class Measurer(
         await CountSyscallsAsync(sample, server, async () => (await RunAsync(options.PerfDuration, null)).Requests, cancellationToken);
     }
 
-    /// <summary>
-    /// Fairness (issue 10): the flood and the small round trips from the runner's own client, pinned to the load CPUs;
-    /// the server on one CPU. The figures are the small connection's latency and the flood's throughput, so there is
-    /// no CPU per request and no syscall pass (the flood is a single request).
-    /// </summary>
-    private async Task MeasureFairnessAsync(
-        RoundSample sample, ServerProcess server, Scenario scenario, CoreLayout serverCores, CancellationToken cancellationToken)
+    /// <summary>Fairness: no CPU per request and no syscall pass (the flood is a single request).</summary>
+    private async Task MeasureFairnessAsync(RoundSample sample, ServerProcess server, Scenario scenario, CancellationToken cancellationToken)
     {
-        TimeSpan duration = options.DurationOf(scenario);
-        var window = CpuWindow.Start(server.Pid, serverCores);
-        FairnessResult fairness = await FairnessAsync(server, scenario, duration, cancellationToken);
+        var window = new CpuWindow(server.Pid, cores.WithOneServerCpu());
+        FairnessResult fairness = await FairnessAsync(server, scenario, options.DurationOf(scenario), cancellationToken);
         sample.Cpu = window.Stop();
-
         sample.Fairness = fairness;
         sample.Requests = fairness.RoundTrips;
         sample.RequestsPerSecond = fairness.RoundTripsPerSecond;
@@ -259,15 +226,20 @@ internal sealed class Measurer(
         sample.Error = fairness.Error;
     }
 
-    /// <summary>Load until the server's JIT is quiet (<see cref="WarmupRule"/>), timed for the report.</summary>
-    private async Task<(double Seconds, List<long> JitSteps, bool Settled)> WarmUpAsync(ServerProcess server, Func<TimeSpan, Task> load, TimeSpan least, CancellationToken cancellationToken)
+    /// <summary>Load until the server's JIT is quiet (<see cref="WarmupRule"/>); then, while the last load run completed
+    /// nothing, a <see cref="WarmupRule.Step"/> more, for <see cref="FirstResponseLimit"/> at most (docs/benchmarks.md).</summary>
+    private async Task<(double Seconds, List<long> JitSteps, bool Settled)> WarmUpAsync(
+        ServerProcess server, Func<TimeSpan, Task<long?>> load, TimeSpan least, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
         var steps = new List<long>();
-        bool settled = await WarmupRule.RunAsync(least, options.WarmupLimit, load,
-            async () => (await CounterReader.ReadAsync(server.CountersSocket, cancellationToken))?.JitCompiledMethods,
-            () => started.Elapsed,
-            steps);
+        long? served = null;
+        bool settled = await WarmupRule.RunAsync(least, options.WarmupLimit, async time => served = await load(time),
+            async () => (await CounterReader.ReadAsync(server.CountersSocket, cancellationToken))?.JitCompiledMethods, () => started.Elapsed, steps);
+        while (served == 0 && started.Elapsed < FirstResponseLimit && !server.HasExited)
+        {
+            served = await load(WarmupRule.Step);
+        }
         return (started.Elapsed.TotalSeconds, steps, settled);
     }
 
@@ -284,7 +256,7 @@ internal sealed class Measurer(
         }
         catch (InvalidOperationException e) when (PerfStat.FailedOnAThreadThatEnded(e.Message))
         {
-            // A pool thread retired while perf attached (once in 189 passes of a full run): count once more.
+            // A pool thread retired while perf attached: count once more.
             sample.Syscalls = await PerfStat.CountAsync(server.Pid, options.PerfDuration, load, cancellationToken);
         }
     }

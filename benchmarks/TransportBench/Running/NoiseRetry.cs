@@ -1,12 +1,6 @@
-using TransportBench.Results;
-
 namespace TransportBench.Running;
 
-/// <summary>
-/// The noise rule (--max-noise): a timed run during which other processes took more than that share of the server's
-/// CPU is measured again, twice at most, and the quietest attempt is kept. On a shared machine another tenant's build
-/// can take a third of the server's CPU for a minute; requests/s of such a round says more about the tenant.
-/// </summary>
+/// <summary>The noise rule (--max-noise): a noisy timed run is measured again, twice at most; the quietest is kept.</summary>
 internal static class NoiseRetry
 {
     /// <summary>Measurements of one round at most: the first and two repeats.</summary>

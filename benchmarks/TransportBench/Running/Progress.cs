@@ -1,14 +1,6 @@
-using System.Diagnostics;
-using TransportBench.Cli;
-using TransportBench.Results;
-
 namespace TransportBench.Running;
 
-/// <summary>
-/// What the run shows while it runs, as plain lines (a terminal, a CI log and a file read the same): a line per step
-/// with the time spent and the time left (<see cref="RunEstimate.TimeLeft"/>), and lines about its result.
-/// </summary>
-/// <remarks>Threads: the run calls it one step at a time.</remarks>
+/// <summary>A plain line per step with the time spent and left, and lines about its result; called one step at a time.</summary>
 internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, BenchOptions options)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -25,7 +17,6 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
 
     /// <summary>A line about the step under way (a noisy run measured again, the latency scenario's rate).</summary>
     public void Note(string line) => output.WriteLine("          " + line);
-
     public void EndStep(string result)
     {
         var kind = RunEstimate.KindOf(steps[_next++]);
@@ -33,29 +24,22 @@ internal sealed class Progress(TextWriter output, IReadOnlyList<Step> steps, Ben
         Note(result);
     }
 
-    private static string Elapsed(TimeSpan time) =>
-        time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Elapsed(TimeSpan time) => time.ToString(time.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
 }
 
-/// <summary>
-/// How long a run will take. A step's length is mostly its warm-up, which ends when the server's JIT goes quiet: no
-/// constant says how long that is on another machine. So before the run only the bounds are known (each warm-up at
-/// its least, or at --warmup-max); while it runs, each step left is estimated by the steps of its kind this run has
-/// already measured (their mean), and by its least until one has.
-/// </summary>
+/// <summary>How long a run will take: the warm-up bounds, then the mean of the steps of each kind (docs/benchmarks.md).</summary>
 internal static class RunEstimate
 {
     /// <summary>Steps alike in length: the floor or a server, a new process or a kept one, and the idle and fairness
     /// scenarios, which load differently.</summary>
-    public static (bool Floor, bool NewProcess, ScenarioKind Kind) KindOf(Step step) =>
-        (step.Server.IsFloor, step.NewProcess, step.Scenario.Kind);
+    public static (bool Floor, bool NewProcess, ScenarioKind Kind) KindOf(Step step) => (step.Server.IsFloor, step.NewProcess, step.Scenario.Kind);
 
     /// <summary>A step at its shortest and at its longest: the warm-up's bounds plus the timed run and the syscall pass.</summary>
     public static (TimeSpan Least, TimeSpan Most) Bounds(Step step, BenchOptions options)
     {
         if (step.Scenario.Kind == ScenarioKind.Idle)
         {
-            return (TimeSpan.Zero, TimeSpan.Zero);
+            return default;
         }
         bool perf = !options.NoPerf && !step.Server.IsFloor && step.Scenario.Kind != ScenarioKind.Fairness;
         TimeSpan rest = options.DurationOf(step.Scenario) + (perf ? options.PerfDuration : TimeSpan.Zero);
@@ -72,12 +56,11 @@ internal static class RunEstimate
             : $"{Clock(least)}–{Clock(most)} from the warm-up bounds; the time left follows from the steps measured";
     }
 
-    /// <summary>The steps from <paramref name="next"/> on, each as long as the measured steps of its kind were on average.</summary>
-    /// <param name="measured">The lengths of the finished steps, by <see cref="KindOf"/>.</param>
+    /// <summary>The steps from <paramref name="next"/> on; <paramref name="measured"/> holds the finished ones by <see cref="KindOf"/>.</summary>
     public static TimeSpan TimeLeft(
         IReadOnlyList<Step> steps, int next, IReadOnlyDictionary<(bool, bool, ScenarioKind), List<TimeSpan>> measured, BenchOptions options) =>
         Sum(steps.Skip(next).Select(step => measured.TryGetValue(KindOf(step), out var lengths) && lengths.Count > 0
-            ? lengths.Aggregate(TimeSpan.Zero, (a, b) => a + b) / lengths.Count
+            ? Sum(lengths) / lengths.Count
             : Bounds(step, options).Least));
 
     /// <summary>"1 h 05 min", "12 min": the estimate's own precision.</summary>

@@ -1,11 +1,7 @@
-using TransportBench.Cli;
-using TransportBench.Servers;
-
 namespace TransportBench.Running;
 
 /// <summary>One measurement of a run: a server in a scenario in a round.</summary>
-/// <param name="NewProcess">Whether it starts a server process, and so warms up from --warmup, rather than using the
-/// one its server keeps for the round.</param>
+/// <param name="NewProcess">Whether it starts a server process (warmed up from --warmup) rather than use the kept one.</param>
 /// <param name="OwnProcess">Whether that process serves this scenario alone (and ends with it).</param>
 internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, bool NewProcess, bool OwnProcess)
 {
@@ -13,14 +9,8 @@ internal sealed record Step(Scenario Scenario, int Round, ServerSpec Server, boo
     public string Layout { get; init; } = "pinned";
 }
 
-/// <summary>
-/// The order of a run, and which process serves each measurement. Round after round; in a round, the scenarios in the
-/// order given, and in each scenario every server once, one after another (A B C), so that drift on a shared machine
-/// hits all of them alike; the order of the servers turns by one each round (B C A, then C A B), so that none is
-/// always measured first. Each server keeps one process for the round, started at its first scenario, for every
-/// scenario that can share it; the others get one of their own (<see cref="NeedsOwnProcess"/>). The floor runs only
-/// what it can serve (HTTP/1.1 at saturation); the reports say n/a, and why, elsewhere.
-/// </summary>
+/// <summary>The order of a run, and which process serves each measurement (docs/benchmarks.md, "Rounds, processes and
+/// warm-ups"); the floor runs only what it can serve.</summary>
 internal static class RunPlan
 {
     /// <param name="oneCpuOneRuntimeCpu">The server CPUs are one CPU and the runtime sees one (no --processor-count
@@ -46,13 +36,8 @@ internal static class RunPlan
         return steps;
     }
 
-    /// <summary>
-    /// Whether a measurement needs a server process of its own. Idle does: it measures RSS per connection, which a
-    /// process whose heap and pools already grew would partly hide. Fairness asks for one server CPU and one event
-    /// loop: where the round's process already has both, it is the same process configuration, and it serves; that
-    /// is when the server runs on one CPU, its runtime sees one (Sockets sizes its I/O queues by ProcessorCount, the
-    /// epoll transport's ThreadCount defaults to it), and it asks for no more loops itself (<c>--threads</c>).
-    /// </summary>
+    /// <summary>Whether a measurement needs a server process of its own: idle (RSS per connection), and fairness unless
+    /// the round's process already has one CPU, one in the runtime's view, and no more loops (<c>--threads</c>).</summary>
     public static bool NeedsOwnProcess(Scenario scenario, ServerSpec server, bool oneCpuOneRuntimeCpu) => scenario.Kind switch
     {
         ScenarioKind.Idle => true,
@@ -61,13 +46,9 @@ internal static class RunPlan
     };
 }
 
-/// <summary>
-/// One layout's part of a run: its options, servers and steps. Every scenario runs in every layout, each with the
-/// rounds of <see cref="RunPlan"/> (servers alternating round by round).
-/// </summary>
-/// <param name="Options">The run's options as this layout applies them: outside pinned the server keeps the runtime's
-/// own view (no <c>--processor-count</c>); in shared the load generator runs on the server's CPUs, so the noise rule,
-/// which counts other processes' time there, does not apply.</param>
+/// <summary>One layout's part of a run: its options, servers and steps (<see cref="RunPlan"/>).</summary>
+/// <param name="Options">The run's options as this layout applies them: outside pinned no <c>--processor-count</c>; in
+/// shared no noise rule (the load generator runs on the server's CPUs).</param>
 internal sealed record LayoutPlan(CoreLayout Layout, BenchOptions Options, IReadOnlyList<ServerSpec> Servers, IReadOnlyList<Step> Steps)
 {
     public static LayoutPlan Create(CoreLayout layout, BenchOptions options, IReadOnlyList<Scenario> scenarios)

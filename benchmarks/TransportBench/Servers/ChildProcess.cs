@@ -1,12 +1,6 @@
-using System.Diagnostics;
-
 namespace TransportBench.Servers;
 
-/// <summary>
-/// A child the runner keeps and talks to (a server, a load helper), started through <see cref="ChildProcesses"/>,
-/// pinned to <c>cpus</c> with <c>taskset</c> when given (which execs it: the pid held is the child's own). Its last
-/// output lines go into error messages; disposing kills it.
-/// </summary>
+/// <summary>A child the runner keeps and talks to, pinned with taskset (which execs it: the pid is the child's); disposing kills it.</summary>
 /// <remarks>Threads: lines are added by the process's output callbacks and read by the run, under <see cref="_lastLines"/>.</remarks>
 internal abstract class ChildProcess : IDisposable
 {
@@ -16,15 +10,13 @@ internal abstract class ChildProcess : IDisposable
     protected ChildProcess(
         string? cpus, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory, int keepLines)
     {
-        (string file, List<string> pinned) = Cli.CoreLayout.Pin(cpus, DotnetHost.Path, arguments);
+        (string file, List<string> pinned) = CoreLayout.Pin(cpus, DotnetHost.Path, arguments);
         Process = ChildProcesses.Start(file, pinned, environment, workingDirectory, redirectInput: true);
         _keepLines = keepLines;
     }
 
     public bool HasExited => Process.HasExited;
-
     public int Pid => Process.Id;
-
     protected Process Process { get; }
 
     /// <summary>The child's last output lines.</summary>
@@ -44,13 +36,12 @@ internal abstract class ChildProcess : IDisposable
 
     protected void Remember(string? line)
     {
-        if (line is null)
-        {
-            return;
-        }
         lock (_lastLines)
         {
-            _lastLines.Enqueue(line);
+            if (line is not null)
+            {
+                _lastLines.Enqueue(line);
+            }
             if (_lastLines.Count > _keepLines)
             {
                 _lastLines.Dequeue();

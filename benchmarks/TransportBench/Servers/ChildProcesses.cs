@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace TransportBench.Servers;
 
@@ -8,34 +7,26 @@ namespace TransportBench.Servers;
 internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
 {
     public bool TimedOut => ExitCode == -1;
-
     /// <summary>The last lines of both streams, for an error message.</summary>
     public string Tail(int lines = 15) =>
         string.Join('\n', (Stdout + "\n" + Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines));
 
     /// <summary>The error a run of <paramref name="tool"/> that produced nothing usable is reported with.</summary>
-    public InvalidOperationException Failure(string tool) =>
-        new($"{tool} failed (exit {ExitCode}{(TimedOut ? ", timed out" : "")}):\n{Tail()}");
+    public InvalidOperationException Failure(string tool) => new($"{tool} failed (exit {ExitCode}{(TimedOut ? ", timed out" : "")}):\n{Tail()}");
 }
 
-/// <summary>
-/// Every process the runner starts, so that none outlives it: on normal exit, on Ctrl+C (the runner cancels, then
-/// kills) and on SIGTERM (ProcessExit) all of them are killed with their process trees.
-/// </summary>
+/// <summary>Every process the runner starts, so that none outlives it: on exit, Ctrl+C and SIGTERM all are killed.</summary>
 internal static class ChildProcesses
 {
     // Concurrent: registered from any thread, killed from the exit handlers. Keyed by the object, not the pid: a
     // disposed Process no longer knows its pid.
     private static readonly ConcurrentDictionary<Process, bool> Running = new();
-
     // Set once the runner is being stopped: from then on nothing new starts. The run's own flow keeps going on other
     // threads while the exit handlers kill, and would otherwise start the next server after the last kill.
     private static volatile bool s_closed;
 
-    /// <summary>
-    /// Starts a child, its output read by the runner, <paramref name="environment"/>'s variables set (value) or removed
-    /// (null), and registers it in the same step; refuses once the runner is stopping.
-    /// </summary>
+    /// <summary>Starts a child with its output redirected, <paramref name="environment"/>'s variables set (value) or
+    /// removed (null), and registers it in the same step.</summary>
     /// <exception cref="OperationCanceledException">The runner is stopping.</exception>
     public static Process Start(
         string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null,
@@ -43,10 +34,7 @@ internal static class ChildProcesses
     {
         var startInfo = new ProcessStartInfo(fileName, arguments)
         {
-            RedirectStandardInput = redirectInput,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            RedirectStandardInput = redirectInput, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
@@ -104,10 +92,8 @@ internal static class ChildProcesses
     }
 
     /// <summary>Whether a program is on PATH.</summary>
-    public static bool Exists(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, program)));
+    public static bool Exists(string program) => (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+        .Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, program)));
 
     /// <summary>Kills one process tree if it still runs and forgets it.</summary>
     public static void Kill(Process process)

@@ -1,17 +1,8 @@
-using TransportBench.LoadHelper;
-
 namespace TransportBench.Servers;
 
-/// <summary>
-/// The runner's load helper (benchmarks/LoadHelper, beside the runner's DLL) in a child process pinned to
-/// <c>cpus</c>: the floor on the server CPUs, kept for a round as a server is; the fairness clients on the load CPUs,
-/// one process per load run as wrk is. Each <see cref="RunAsync"/> sends one job and reads its reply
-/// (<see cref="HelperProtocol"/>). Disposing ends the helper.
-/// </summary>
+/// <summary>The runner's load helper (docs/benchmarks.md, "The load helper"): each <see cref="RunAsync"/> is one job.</summary>
 internal sealed class LoadHelperProcess : ChildProcess
 {
-    /// <param name="cpus">taskset list, or null for no pinning.</param>
-    /// <param name="environment">Variables set (value) or removed (null), as for a server.</param>
     public LoadHelperProcess(string? cpus, IReadOnlyDictionary<string, string?>? environment)
         : base(cpus, [Path.Combine(AppContext.BaseDirectory, "TransportBench.LoadHelper.dll")], environment, null, keepLines: 20)
     {
@@ -39,13 +30,9 @@ internal sealed class LoadHelperProcess : ChildProcess
                     : null;
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // Past its bound: a failure, reported below.
-        }
-        catch (IOException)
-        {
-            // Its input closed: it ended since the last job. Reported below.
+            // Its input closed (it ended since the last job), or past its bound: a failure, reported below.
         }
         if (reply is null || reply.Error is not null)
         {

@@ -1,29 +1,16 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using TransportBench.Cli;
-using TransportBench.StatsHook;
-
 namespace TransportBench.Servers;
 
-/// <summary>What a server says about itself in its start line.</summary>
-/// <param name="Transport">SampleWeb's description of its transport.</param>
-/// <param name="ProcessorCount">Environment.ProcessorCount inside the server.</param>
-/// <param name="Gc">"server" or "workstation".</param>
+/// <summary>What a server says about itself in its start line; <paramref name="Gc"/> is "server" or "workstation".</summary>
 internal sealed record ServerIdentity(string Transport, int ProcessorCount, string Gc);
 
 /// <summary>A server that did not come up (build missing, crash at start, no start line): skipped for the rest of the run.</summary>
 internal sealed class ServerStartException(string message) : Exception(message);
 
-/// <summary>
-/// One SampleWeb process on 127.0.0.1 and a free port, pinned to the server CPUs. Ready when it logs its start line;
-/// a server that exits or stays silent instead fails with its last output lines. Disposing kills it.
-/// </summary>
+/// <summary>One SampleWeb process, pinned to the server CPUs, ready when it logs its start line; disposing kills it.</summary>
 internal sealed partial class ServerProcess : ChildProcess
 {
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(30);
-
     private readonly TaskCompletionSource<ServerIdentity> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private readonly ServerSetup _setup;
 
     private ServerProcess(ServerSpec spec, ServerSetup setup, string sampleDirectory, CoreLayout cores, string countersSocket)
@@ -46,16 +33,11 @@ internal sealed partial class ServerProcess : ChildProcess
 
     /// <summary>The Unix socket where the server's startup hook answers with its counters (CounterReader).</summary>
     public string CountersSocket { get; }
-
-    /// <summary>The HTTP/1.1 control port: the load of HTTP/1.1 scenarios.</summary>
+    /// <summary>The HTTP/1.1 control endpoint: the load of HTTP/1.1 scenarios.</summary>
     public int Port => _setup.ControlPort;
-
-    /// <summary>The control endpoint's base URL, e.g. http://127.0.0.1:40123.</summary>
     public string BaseUrl => _setup.ControlUrl;
-
     /// <summary>Where a scenario's load goes: <see cref="BaseUrl"/>, or the TLS or h2c endpoint.</summary>
     public string LoadUrl(Scenario scenario) => _setup.LoadUrl(scenario);
-
     public ServerIdentity Identity => _ready.Task.Result;
 
     /// <summary>Starts the server and waits for its start line.</summary>
@@ -96,7 +78,7 @@ internal sealed partial class ServerProcess : ChildProcess
         .. setup.Arguments,
     ];
 
-    /// <summary>The spec's environment, and the startup hook the runner's counters come from (CounterReader), not an endpoint of the app.</summary>
+    /// <summary>The spec's environment, and the startup hook the runner's counters come from (CounterReader).</summary>
     private static Dictionary<string, string?> ServerEnvironment(ServerSpec spec, string countersSocket) => new(spec.Environment)
     {
         ["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, "TransportBench.StatsHook.dll"),
@@ -110,13 +92,12 @@ internal sealed partial class ServerProcess : ChildProcess
         // Kestrel listens (ApplicationStarted), which is what "ready" means here.
         if (line is not null && StartLine().Match(line) is { Success: true } match)
         {
-            _ready.TrySetResult(new ServerIdentity(
-                match.Groups["transport"].Value,
-                int.Parse(match.Groups["cpus"].Value, CultureInfo.InvariantCulture),
-                match.Groups["gc"].Value == "True" ? "server" : "workstation"));
+            _ready.TrySetResult(new ServerIdentity(match.Groups["transport"].Value,
+                int.Parse(match.Groups["cpus"].Value, CultureInfo.InvariantCulture), match.Groups["gc"].Value == "True" ? "server" : "workstation"));
         }
     }
 
+    /// <summary>The exit code, or "?" once the process is disposed (Exited can fire after a kill).</summary>
     private string SafeExitCode()
     {
         try

@@ -1,26 +1,13 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace TransportBench.Servers;
 
-/// <summary>
-/// How the runner launches SampleWeb, the same for every server and every scenario, so that one process can serve
-/// all the scenarios of a round: the control endpoint (HTTP/1.1: the runner's /bench/stats and every HTTP/1.1
-/// scenario), an HTTPS endpoint (HTTP/1.1 over TLS with the runner's certificate) and an h2c endpoint (HTTP/2 only,
-/// cleartext), all declared in Kestrel's configuration, which then ignores --urls; and the /shapes/ endpoints. Only
-/// the fairness scenario asks for more: one event loop.
-/// </summary>
-/// <param name="ControlPort">The HTTP/1.1 port.</param>
-/// <param name="TlsUrl">The HTTPS endpoint, e.g. https://127.0.0.1:40124.</param>
-/// <param name="H2cUrl">The HTTP/2 cleartext endpoint.</param>
-/// <param name="Arguments">SampleWeb arguments.</param>
+/// <summary>How the runner launches SampleWeb, the same for every server and scenario so that one process can serve a
+/// whole round (docs/benchmarks.md, "The servers"); only the fairness scenario asks for more, one event loop.</summary>
 internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl, IReadOnlyList<string> Arguments)
 {
     public string ControlUrl => Url("http", ControlPort);
-
     /// <summary>Where a scenario's load goes.</summary>
     public string LoadUrl(Scenario scenario) => scenario.Protocol switch
     {
@@ -33,12 +20,11 @@ internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl
     public static ServerSetup Create(BenchCertificate certificate, bool oneLoop)
     {
         int[] ports = FreePorts(3);
-        string control = Url("http", ports[0]);
         string tls = Url("https", ports[1]);
         string h2c = Url("http", ports[2]);
         var arguments = new List<string>
         {
-            "--Kestrel:Endpoints:Control:Url=" + control,
+            "--Kestrel:Endpoints:Control:Url=" + Url("http", ports[0]),
             "--Kestrel:Endpoints:Tls:Url=" + tls,
             // HTTP/1.1 only: ALPN then offers nothing else, as wrk expects.
             "--Kestrel:Endpoints:Tls:Protocols=Http1",
@@ -51,47 +37,34 @@ internal sealed record ServerSetup(int ControlPort, string TlsUrl, string H2cUrl
         };
         if (oneLoop)
         {
-            // Both connections on one loop, whatever the CPU count: the question is what one loop does with a
-            // connection that always has data. Read only by the epoll transport; Sockets sizes its I/O threads and
-            // queues by ProcessorCount, which is 1 here: the runner pins every server to one CPU for this scenario.
+            // Both connections on one loop, whatever the CPU count. Read only by the epoll transport; Sockets sizes
+            // its I/O threads by ProcessorCount, 1 here (docs/benchmarks.md, "Fairness").
             arguments.Add("--Kestrel:EpollTransport:ThreadCount=1");
         }
         return new ServerSetup(ports[0], tls, h2c, arguments);
     }
 
     private static string Url(string scheme, int port) => string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{port}");
-
     /// <summary>Distinct free loopback ports: bind port 0 for each (all held at once), read them, release them.</summary>
     private static int[] FreePorts(int count)
     {
-        var listeners = new List<Socket>();
+        Socket[] listeners = [.. Enumerable.Range(0, count).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))];
         try
         {
-            for (int i = 0; i < count; i++)
-            {
-                var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                listeners.Add(listener);
-                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            }
+            Array.ForEach(listeners, l => l.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
             return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port)];
         }
         finally
         {
-            listeners.ForEach(l => l.Dispose());
+            Array.ForEach(listeners, l => l.Dispose());
         }
     }
 }
 
-/// <summary>
-/// The TLS scenarios' server certificate: self-signed for 127.0.0.1, ECDSA P-256 (what a modern site serves; an RSA
-/// handshake would cost several times more and bury the transport under crypto), made fresh for each run and written
-/// as a PKCS#12 file SampleWeb loads through Kestrel's configuration. wrk does not verify certificates.
-/// </summary>
-/// <param name="Path">The .pfx file.</param>
-/// <param name="Password">Its password (random per run; the key protects nothing but this benchmark).</param>
+/// <summary>The TLS scenarios' server certificate (docs/benchmarks.md, "TLS"), a fresh .pfx with a random password per run.</summary>
 internal sealed record BenchCertificate(string Path, string Password)
 {
-    /// <summary>Creates the certificate in artifacts/bench/tls of the repository (git-ignored), or a temporary folder.</summary>
+    /// <summary>Creates it in artifacts/bench/tls of the repository (git-ignored), or a temporary folder.</summary>
     public static BenchCertificate Create()
     {
         string root = DotnetHost.RepositoryRoot() is { } repository
