@@ -25,6 +25,12 @@ internal sealed partial class EpollConnection
     /// <summary>The peer shut down its side (RDHUP/HUP/ERR seen): read until 0 or an error, even after a short read.</summary>
     private bool _readToEnd;
 
+    /// <summary>
+    /// A read error that came after bytes of the same turn whose flush then paused; it completes the input when that
+    /// flush does. As the loop.
+    /// </summary>
+    private Exception? _pausedReadError;
+
     /// <summary>The pending flush while <see cref="InputState.Paused"/>.</summary>
     private ValueTaskAwaiter<FlushResult> _flushAwaiter;
 
@@ -75,15 +81,21 @@ internal sealed partial class EpollConnection
 
             if (result.IsError)
             {
-                // What this turn read is published before the error, as reading block by block would have. The error
-                // follows even when that flush pauses: the kernel reports it once, and no later read would see it.
-                if (unflushed > 0)
+                var error = result.WouldBlock ? null : CreateReceiveError(result.Errno);
+                // What this turn read reaches the reader before the error does, as it would have read by read.
+                if (unflushed > 0 && !FlushTurn(writer))
                 {
-                    FlushTurn(writer);
+                    if (_inputState == InputState.Paused)
+                    {
+                        // The kernel reports an error once (the next read returns 0): the flush's continuation
+                        // completes the input with it, after the reader has taken the bytes.
+                        _pausedReadError = error;
+                    }
+                    return;
                 }
-                if (!result.WouldBlock)
+                if (error is not null)
                 {
-                    CompleteInput(CreateReceiveError(result.Errno));
+                    CompleteInput(error);
                 }
                 return;
             }
@@ -175,6 +187,8 @@ internal sealed partial class EpollConnection
         Debug.Assert(_loop.IsLoopThread, "Flush continuations run on the loop (the input pipe's writer scheduler).");
         var awaiter = _flushAwaiter;
         _flushAwaiter = default;
+        var readError = _pausedReadError;
+        _pausedReadError = null;
         FlushResult result;
         try
         {
@@ -192,6 +206,12 @@ internal sealed partial class EpollConnection
         }
         _inputState = InputState.Idle;
         EpollTransportLog.ConnectionResume(_logger, ConnectionId);
+        if (readError is not null)
+        {
+            // The turn that paused read the error after the bytes it flushed: the reader has them now.
+            CompleteInput(readError);
+            return;
+        }
         if (ShouldContinue(result))
         {
             // Data (or FIN) that came while paused raised its edge then; read now rather than wait for another.

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Connections;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
 using KestrelEpollTransport.Tests.Infrastructure;
@@ -114,63 +113,6 @@ public sealed class ReadBudgetTests
             // One flush for the turn's budget (give or take the block that crossed it), not one per block read.
             Assert.InRange(firstSeen, EpollConnection.ReadBudgetBytes, EpollConnection.ReadBudgetBytes + 4096);
             Assert.Equal(sent, firstSeen + rest);
-        }
-        finally
-        {
-            loop.Stop();
-        }
-    }
-
-    [Fact]
-    public async Task ResetAfterPartOfABatch_WhoseFlushPauses_InputStillFailsWithTheReset()
-    {
-        var loop = LoopConnections.StartLoop();
-        try
-        {
-            // A batch of 3 blocks and a byte (a sixteenth of the limit), so flushes fall every 4 blocks (16 KiB):
-            // 12 of them stay below the limit, and the block after the 12th crosses it. Sent: that block, then an RST.
-            const int Block = 4096;
-            const int Limit = 16 * (3 * Block + 1);
-            const int Sent = 12 * 4 * Block + Block;
-            var options = new EpollTransportOptions { MaxReadBufferSize = Limit };
-            await using var connections = new LoopConnections(loop, options);
-            var (server, client) = await connections.ConnectAsync(fd =>
-                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
-
-            using (await LoopGate.HoldAsync(loop))
-            {
-                // Data and RST are both queued before the loop reads: the last turn reads one block, then the reset,
-                // and the flush of that block is the one that pauses.
-                Assert.Equal(Sent, client.Send(new byte[Sent]));
-                client.LingerState = new LingerOption(true, 0);
-                client.Close();
-            }
-
-            var input = server.Transport.Input;
-            long examined = 0;
-            Exception? error = null;
-            try
-            {
-                // First look without consuming, so the input pauses at its limit; then consume, and read to the end.
-                while (examined < Sent)
-                {
-                    var result = await input.ReadAsync().AsTask().WithTimeout();
-                    examined = result.Buffer.Length;
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                    Assert.False(result.IsCompleted, $"the input completed cleanly after {examined} of {Sent} bytes");
-                }
-                while (true)
-                {
-                    var result = await input.ReadAsync().AsTask().WithTimeout();
-                    input.AdvanceTo(result.Buffer.End);
-                    Assert.False(result.IsCompleted, "the input completed cleanly: the reset was lost");
-                }
-            }
-            catch (ConnectionResetException ex)
-            {
-                error = ex;
-            }
-            Assert.IsType<ConnectionResetException>(error);
         }
         finally
         {
