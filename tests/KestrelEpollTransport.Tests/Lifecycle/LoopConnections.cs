@@ -35,6 +35,18 @@ internal sealed class LoopConnections : IAsyncDisposable
         return loop;
     }
 
+    /// <summary>
+    /// Connects as <see cref="ConnectAsync"/> with room for <paramref name="bytes"/> queued from the client to the
+    /// server (the server's SO_RCVBUF, the client's send buffer): bulk data can wait in the kernel while the loop is held.
+    /// </summary>
+    public async Task<(EpollConnection Server, Socket Client)> ConnectWithBuffersAsync(int bytes)
+    {
+        const int SO_RCVBUF = 8;
+        var (server, client) = await ConnectAsync(fd => Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, bytes));
+        client.SendBufferSize = bytes;
+        return (server, client);
+    }
+
     /// <summary>Connects a client, accepts it, and starts the server side on <see cref="Loop"/>.</summary>
     /// <param name="configureServerFd">Runs on the accepted fd before it is registered (e.g. SO_RCVBUF).</param>
     public async Task<(EpollConnection Server, Socket Client)> ConnectAsync(Action<int>? configureServerFd = null)

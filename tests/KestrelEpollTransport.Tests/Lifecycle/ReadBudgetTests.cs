@@ -24,10 +24,8 @@ public sealed class ReadBudgetTests
             // look at how much of the flood has been read so far. Unlimited read buffer: the flood never pauses.
             var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null };
             await using var connections = new LoopConnections(loop, options);
-            var (flood, floodClient) = await connections.ConnectAsync(fd =>
-                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
+            var (flood, floodClient) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var (neighbour, neighbourClient) = await connections.ConnectAsync();
-            floodClient.SendBufferSize = SocketBuffer;
 
             var floodReadAtNeighbour = new TaskCompletionSource<(long Read, bool OnLoop)>(TaskCreationOptions.RunContinuationsAsynchronously);
             // The ValueTask is consumed once, by this awaiter.
@@ -82,9 +80,7 @@ public sealed class ReadBudgetTests
             // published. Unlimited read buffer: the batch is the whole budget.
             var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null };
             await using var connections = new LoopConnections(loop, options);
-            var (server, client) = await connections.ConnectAsync(fd =>
-                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
-            client.SendBufferSize = SocketBuffer;
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
 
             var firstFlush = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
 #pragma warning disable CA2012 // The ValueTask is consumed once, by this awaiter.
@@ -119,8 +115,6 @@ public sealed class ReadBudgetTests
             loop.Stop();
         }
     }
-
-    private const int SO_RCVBUF = 8;
 
     /// <summary>Writes until the kernel takes no more (both socket buffers full); returns the bytes it took.</summary>
     private static long FillWithoutBlocking(Socket client)

@@ -15,8 +15,6 @@ namespace KestrelEpollTransport.Tests.Lifecycle;
 public sealed class ReceiveBatchTests(ITestOutputHelper output)
 {
     private const int SocketBuffer = 1024 * 1024;
-    private const int SO_RCVBUF = 8;
-
     public static TheoryData<bool, int> Shapes => new()
     {
         { false, 0 },
@@ -51,9 +49,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             try
             {
                 await using var connections = new LoopConnections(loop, Options(inline, limit));
-                var (server, client) = await connections.ConnectAsync(fd =>
-                    Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
-                client.SendBufferSize = SocketBuffer;
+                var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
                 using (await LoopGate.HoldAsync(loop))
                 {
                     // Data and FIN both queued before the loop's first read: the turn reads the data, then the 0.
@@ -80,9 +76,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
         try
         {
             await using var connections = new LoopConnections(loop, Options(inline, limit));
-            var (server, client) = await connections.ConnectAsync(fd =>
-                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
-            client.SendBufferSize = SocketBuffer;
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
 
             long seen = 0;
             var reader = Task.Run(async () =>
@@ -155,8 +149,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             const int First = 62 * 1024;
             const int Second = 3000;
             await using var connections = new LoopConnections(loop, Options(inline, Limit));
-            var (server, client) = await connections.ConnectAsync(fd =>
-                Sock.SetOption(fd, Sock.SOL_SOCKET, SO_RCVBUF, SocketBuffer));
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var input = server.Transport.Input;
 
             using (await LoopGate.HoldAsync(loop))
