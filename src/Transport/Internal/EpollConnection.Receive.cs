@@ -61,8 +61,8 @@ internal sealed partial class EpollConnection
     /// <summary>
     /// Reads until drained, paused, at end of stream, failed, or out of this turn's budget. What the reads bring is
     /// flushed to Kestrel once per <see cref="_flushBatchBytes"/> and when the turn ends, not once per read: each flush
-    /// that finds the reader waiting queues its continuation on the thread pool, and a bulk upload read a block at a
-    /// time would otherwise wake a pool thread for every block.
+    /// that finds the reader waiting resumes it on the thread pool, and a bulk upload read a block at a time would
+    /// otherwise resume the reader for every block.
     /// </summary>
     private unsafe void Receive()
     {

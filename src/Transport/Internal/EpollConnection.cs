@@ -22,6 +22,8 @@ namespace KestrelEpollTransport.Internal;
 /// queue: usually on that thread), so a burst of flushes goes out in one write. On EAGAIN (or a short write) it waits for the next writable
 /// edge and goes on on the loop thread. A call from a thread other than the loop holds a reference on the fd, so it
 /// can never be closed (and its number reused) under the call.</para>
+/// <para>The application's side of both pipes (the input's reader, the output's writer) resumes on the thread pool
+/// through <see cref="ApplicationScheduler"/>: what a pass of the loop schedules is queued when the pass ends.</para>
 /// <para>Close (EpollConnection.Lifecycle.cs): the states, who moves them, the fields they read and the three rules
 /// (input completes exactly once; one close, one RST or FIN; one place releases the fd) are written there.</para>
 /// <para>Semantics follow Kestrel's Sockets transport: ECONNRESET/EPIPE complete the input with
@@ -42,7 +44,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
     private readonly ILogger _logger;
     private readonly EpollTransportMetrics _metrics;
 
-    /// <summary>Socket → Kestrel. Writer: the loop. Reader: Kestrel, scheduled on the thread pool (or inline if unsafe).</summary>
+    /// <summary>Socket → Kestrel. Writer: the loop. Reader: Kestrel, on the thread pool (<see cref="ApplicationScheduler"/>; inline if unsafe).</summary>
     private readonly Pipe _input;
 
     /// <summary>Kestrel → socket. Writer: Kestrel. Reader: the send loop, scheduled by <see cref="SendScheduler"/>.</summary>
@@ -73,7 +75,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         var pool = loop.MemoryPool;
         int segmentSize = pool.MaxBufferSize is > 0 and < 1024 * 1024 ? pool.MaxBufferSize : 4096;
         _minAllocSize = segmentSize / 2;
-        var applicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        PipeScheduler applicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : loop.ApplicationScheduler;
         long maxRead = options.MaxReadBufferSize ?? 0;
         long maxWrite = options.MaxWriteBufferSize ?? 0;
         _flushBatchBytes = maxRead > 0 ? (int)Math.Min(ReadBudgetBytes, maxRead / 16) : ReadBudgetBytes;

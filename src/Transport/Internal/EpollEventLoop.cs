@@ -43,6 +43,7 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
     /// <param name="handOffWhenBusy">Whether busy passes hand polling to the thread pool (<see cref="LoopExecutor.AfterPass"/>).</param>
     /// <param name="queueWorkItem">Queues the poll; null: the thread pool. Tests pass a stand-in to hold or run it.</param>
     /// <param name="reclaimAfterMilliseconds">See <see cref="LoopExecutor.DefaultReclaimAfterMilliseconds"/>.</param>
+    /// <param name="queueApplicationWork">Queues the application's continuations; null: the thread pool. Tests pass a stand-in that records.</param>
     public EpollEventLoop(
         int id,
         MemoryPool<byte> memoryPool,
@@ -50,11 +51,13 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
         EpollTransportMetrics metrics,
         bool handOffWhenBusy = true,
         Action<IThreadPoolWorkItem>? queueWorkItem = null,
-        int reclaimAfterMilliseconds = LoopExecutor.DefaultReclaimAfterMilliseconds)
+        int reclaimAfterMilliseconds = LoopExecutor.DefaultReclaimAfterMilliseconds,
+        Action<Action<object?>, object?>? queueApplicationWork = null)
     {
         Id = id;
         MemoryPool = memoryPool;
         SendScheduler = new SendScheduler(this);
+        ApplicationScheduler = new ApplicationScheduler(this, queueApplicationWork);
         _logger = logger;
         _metrics = metrics;
         _table = new RegistrationTable();
@@ -87,6 +90,9 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
 
     /// <summary>The output pipes' reader scheduler for this loop's connections: see <see cref="Internal.SendScheduler"/>.</summary>
     public SendScheduler SendScheduler { get; }
+
+    /// <summary>The application's side of this loop's connections' pipes: see <see cref="Internal.ApplicationScheduler"/>.</summary>
+    public ApplicationScheduler ApplicationScheduler { get; }
 
     /// <summary>The pool connections on this loop rent from (pinned blocks, so syscalls use them directly).</summary>
     public MemoryPool<byte> MemoryPool { get; }
@@ -179,20 +185,29 @@ internal sealed unsafe class EpollEventLoop : PipeScheduler
         }
 
         int handled = 0;
-        for (int i = 0; i < count; i++)
+        ApplicationScheduler.BeginPass();
+        try
         {
-            Epoll.GetEvent(_events, i, out uint flags, out ulong token);
-            if (token == WakeToken)
+            for (int i = 0; i < count; i++)
             {
-                _executor.ConsumeWakeUp();
-                continue;
+                Epoll.GetEvent(_events, i, out uint flags, out ulong token);
+                if (token == WakeToken)
+                {
+                    _executor.ConsumeWakeUp();
+                    continue;
+                }
+                handled++;
+                Dispatch(flags, token);
             }
-            handled++;
-            Dispatch(flags, token);
-        }
 
-        _timers.PostDue(_executor);
-        _executor.RunPostedWork();
+            _timers.PostDue(_executor);
+            _executor.RunPostedWork();
+        }
+        finally
+        {
+            // The application resumes after the pass, every connection it read at once (ApplicationScheduler).
+            ApplicationScheduler.EndPass();
+        }
         return handled;
     }
 
