@@ -55,13 +55,20 @@ internal sealed class ApplicationScheduler(EpollEventLoop loop, Action<Action<ob
     {
         Debug.Assert(loop.IsLoopThread && _inPass, "A pass ends as the loop that began it.");
         _inPass = false;
-        // Indexed: a continuation cannot run before it is queued, so nothing adds to the list while it is walked.
-        for (int i = 0; i < _pending.Count; i++)
+        try
         {
-            var (action, state) = _pending[i];
-            _queue(action, state);
+            // What is scheduled while this walks (a stand-in queue that runs inline) is queued at once: out of the pass.
+            for (int i = 0; i < _pending.Count; i++)
+            {
+                var (action, state) = _pending[i];
+                _queue(action, state);
+            }
         }
-        _pending.Clear();
+        finally
+        {
+            // Never queued twice, whatever the queue threw.
+            _pending.Clear();
+        }
     }
 
     /// <summary>For the continuation of an async state machine this queues the box itself: no allocation.</summary>

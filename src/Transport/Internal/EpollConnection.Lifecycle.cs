@@ -218,10 +218,16 @@ internal sealed partial class EpollConnection
         FireConnectionClosed();
     }
 
+    /// <summary>
+    /// On the pool, through the loop's <see cref="ApplicationScheduler"/> (with inline scheduling too): behind the reader's
+    /// continuation that the same pass scheduled, so Kestrel has the bytes read with the FIN or error before it hears
+    /// that the peer has gone (HTTP/1.1 aborts its output on ConnectionClosed).
+    /// </summary>
     private void FireConnectionClosed()
     {
-        ThreadPool.UnsafeQueueUserWorkItem(static connection =>
+        _loop.ApplicationScheduler.Schedule(static state =>
         {
+            var connection = (EpollConnection)state!;
             try
             {
                 connection._connectionClosedTokenSource.Cancel();
@@ -230,7 +236,7 @@ internal sealed partial class EpollConnection
             {
                 connection.StepDone(PendingSteps.ConnectionClosedCallbacks);
             }
-        }, this, preferLocal: false);
+        }, this);
     }
 
     /// <summary>Marks <paramref name="step"/> done; the last one lets <see cref="DisposeAsync"/> return. Any thread.</summary>
