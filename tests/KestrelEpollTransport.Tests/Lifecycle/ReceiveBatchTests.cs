@@ -15,6 +15,17 @@ namespace KestrelEpollTransport.Tests.Lifecycle;
 public sealed class ReceiveBatchTests(ITestOutputHelper output)
 {
     private const int SocketBuffer = 1024 * 1024;
+
+    /// <summary>How long a burst may take to reach the reader once sent; a batch left unflushed never arrives.</summary>
+    private static readonly TimeSpan BurstTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Between looks at an input the test cannot await: a read waits for more only once what is there is marked
+    /// examined, and the pipe counts examined bytes off its pause threshold, releasing the backpressure the test
+    /// builds. So it polls with TryRead, examining nothing.
+    /// </summary>
+    private static readonly TimeSpan InputPollInterval = TimeSpan.FromMilliseconds(10);
+
     public static TheoryData<bool, int> Shapes => new()
     {
         { false, 0 },
@@ -79,6 +90,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
 
             long seen = 0;
+            using var progress = new SemaphoreSlim(0);
             var reader = Task.Run(async () =>
             {
                 var input = server.Transport.Input;
@@ -87,6 +99,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
                     var result = await input.ReadAsync().AsTask().ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                     Interlocked.Add(ref seen, result.Buffer.Length);
                     input.AdvanceTo(result.Buffer.End);
+                    progress.Release();
                     if (result.IsCompleted)
                     {
                         return;
@@ -114,11 +127,10 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
                 }
                 sent += size;
                 // No more data comes until the reader has all of it: a batch left unflushed would wait for ever.
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
                 while (Volatile.Read(ref seen) < sent)
                 {
-                    Assert.True(DateTime.UtcNow < deadline, $"burst {i} ({size} B): the reader saw {Volatile.Read(ref seen)} of {sent} bytes");
-                    await Task.Delay(1);
+                    Assert.True(await progress.WaitAsync(BurstTimeout),
+                        $"burst {i} ({size} B): the reader saw {Volatile.Read(ref seen)} of {sent} bytes, nothing more within {BurstTimeout}");
                 }
                 Assert.Equal(sent, Volatile.Read(ref seen));
             }
@@ -162,7 +174,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             var deadline = DateTime.UtcNow + Timeouts.Default;
             while (buffered < First && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(10);
+                await Task.Delay(InputPollInterval);
                 if (input.TryRead(out var result))
                 {
                     buffered = result.Buffer.Length;
@@ -182,7 +194,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             deadline = DateTime.UtcNow + Timeouts.Default;
             while (buffered < First + Second && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(10);
+                await Task.Delay(InputPollInterval);
                 Assert.True(input.TryRead(out var result));
                 buffered = result.Buffer.Length;
                 input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
