@@ -11,8 +11,8 @@ internal sealed partial class EpollConnection
     /// <summary>
     /// Bytes one turn may read before the rest waits behind the loop's other work. Without a cap, a peer that keeps its
     /// receive queue full would hold the loop, and every other connection on it would wait for the flood to pause.
-    /// 64 KiB is 16 reads of a pool block: bulk uploads still read in large turns, and a turn keeps the neighbours
-    /// waiting only for a short copy (docs/architecture.md, "Measurements behind constants").
+    /// 64 KiB: bulk uploads still read in large turns (a block, then the rest in one read: <see cref="BulkMemory"/>), and
+    /// a turn keeps the neighbours waiting only for a short copy (docs/architecture.md, "Measurements behind constants").
     /// </summary>
     internal const int ReadBudgetBytes = 64 * 1024;
 
@@ -70,9 +70,10 @@ internal sealed partial class EpollConnection
         var writer = _input.Writer;
         int budget = ReadBudgetBytes;
         int unflushed = 0;
+        bool full = false;
         while (true)
         {
-            var memory = writer.GetMemory(_minAllocSize);
+            var memory = full ? BulkMemory(writer, Math.Min(budget, _flushBatchBytes - unflushed)) : writer.GetMemory(_minAllocSize);
             IoResult result;
             fixed (byte* buffer = memory.Span)
             {
@@ -114,6 +115,7 @@ internal sealed partial class EpollConnection
             // A short read drained the socket: edge-triggered epoll reports the next data as a new edge, so no read to
             // see EAGAIN is spent. Unless the peer closed: then read on to the 0 that says so.
             bool drained = read < memory.Length && !_readToEnd;
+            full = read == memory.Length;
             if (!drained && budget > 0 && unflushed < _flushBatchBytes)
             {
                 continue;
@@ -135,6 +137,18 @@ internal sealed partial class EpollConnection
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Room for one read of up to <paramref name="wanted"/> bytes, after a read that filled its buffer (more is
+    /// likely queued): one syscall for what would take many reads of a pool block. Past the pool's block size the pipe
+    /// rents an array; the read is cut to <paramref name="wanted"/> so that the turn's budget and batch stay exact, and
+    /// the array's rest is the room for the next reads. Never less than a block read would have.
+    /// </summary>
+    private Memory<byte> BulkMemory(PipeWriter writer, int wanted)
+    {
+        var memory = writer.GetMemory(Math.Max(wanted, _minAllocSize));
+        return memory.Length > wanted && wanted >= _minAllocSize ? memory[..wanted] : memory;
     }
 
     /// <summary>

@@ -116,6 +116,59 @@ public sealed class ReadBudgetTests
         }
     }
 
+    [Fact]
+    public async Task BulkData_AfterAFullRead_TheRestOfTheTurnIsOneRead_NotABlockAtATime()
+    {
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            // Inline scheduling: the reader sees what the turn's one flush published, segment by segment, each segment
+            // one read's buffer. Unlimited read buffer: the turn's batch is its whole budget.
+            var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = null };
+            await using var connections = new LoopConnections(loop, options);
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+
+            var firstFlush = new TaskCompletionSource<(long Length, int Segments)>(TaskCreationOptions.RunContinuationsAsynchronously);
+#pragma warning disable CA2012 // The ValueTask is consumed once, by this awaiter.
+            var read = server.Transport.Input.ReadAsync().GetAwaiter();
+#pragma warning restore CA2012
+            read.UnsafeOnCompleted(() =>
+            {
+                var buffer = read.GetResult().Buffer;
+                int segments = 0;
+                foreach (var segment in buffer)
+                {
+                    segments++;
+                }
+                long length = buffer.Length;
+                server.Transport.Input.AdvanceTo(buffer.End);
+                firstFlush.SetResult((length, segments));
+            });
+
+            long sent;
+            using (await LoopGate.HoldAsync(loop))
+            {
+                // Everything is queued before the loop reads: the turn's reads all fill their buffers.
+                sent = FillWithoutBlocking(client);
+                Assert.True(sent >= 2 * EpollConnection.ReadBudgetBytes, $"only {sent} bytes were queued: the test needs two budgets' worth");
+            }
+
+            var (firstSeen, firstSegments) = await firstFlush.Task.WithTimeout();
+            client.Shutdown(SocketShutdown.Send);
+            long rest = await ReadToEndAsync(server);
+
+            // A block (4 KiB), then the budget's rest in one read: two segments. Read a block at a time, the budget is
+            // 16 segments.
+            Assert.Equal(EpollConnection.ReadBudgetBytes, firstSeen);
+            Assert.Equal(2, firstSegments);
+            Assert.Equal(sent, firstSeen + rest);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
     /// <summary>Writes until the kernel takes no more (both socket buffers full); returns the bytes it took.</summary>
     private static long FillWithoutBlocking(Socket client)
     {
