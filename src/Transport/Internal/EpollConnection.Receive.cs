@@ -11,7 +11,7 @@ internal sealed partial class EpollConnection
     /// <summary>
     /// Bytes one turn may read before the rest waits behind the loop's other work. Without a cap, a peer that keeps its
     /// receive queue full would hold the loop, and every other connection on it would wait for the flood to pause.
-    /// 64 KiB: bulk uploads still read in large turns (a block, then the rest in one read: <see cref="BulkMemory"/>), and
+    /// 64 KiB: bulk uploads still read in large turns (a block, then the rest in one read: <see cref="ReadMemory"/>), and
     /// a turn keeps the neighbours waiting only for a short copy (docs/architecture.md, "Measurements behind constants").
     /// </summary>
     internal const int ReadBudgetBytes = 64 * 1024;
@@ -73,7 +73,7 @@ internal sealed partial class EpollConnection
         bool full = false;
         while (true)
         {
-            var memory = full ? BulkMemory(writer, Math.Min(budget, _flushBatchBytes - unflushed)) : writer.GetMemory(_minAllocSize);
+            var memory = ReadMemory(writer, Math.Min(budget, _flushBatchBytes - unflushed), bulk: full);
             IoResult result;
             fixed (byte* buffer = memory.Span)
             {
@@ -83,8 +83,10 @@ internal sealed partial class EpollConnection
             if (result.IsError)
             {
                 var error = result.WouldBlock ? null : CreateReceiveError(result.Errno);
-                // What this turn read reaches the reader before the error does, as it would have read by read.
-                if (unflushed > 0 && !FlushTurn(writer))
+                // What this turn read reaches the reader before the error does, as it would have read by read. With
+                // nothing unflushed the flush still ends the write that GetMemory opened: the pipe keeps its last
+                // segment (maybe a rented array's rest) while a write is open, so an idle connection would hold it.
+                if (!FlushTurn(writer))
                 {
                     if (_inputState == InputState.Paused)
                     {
@@ -140,15 +142,18 @@ internal sealed partial class EpollConnection
     }
 
     /// <summary>
-    /// Room for one read of up to <paramref name="wanted"/> bytes, after a read that filled its buffer (more is
-    /// likely queued): one syscall for what would take many reads of a pool block. Past the pool's block size the pipe
-    /// rents an array; the read is cut to <paramref name="wanted"/> so that the turn's budget and batch stay exact, and
-    /// the array's rest is the room for the next reads. Never less than a block read would have.
+    /// Room for the next read. Normally the rest of the current pool block, at least half a block. After a read that
+    /// filled its buffer (<paramref name="bulk"/>: more is likely queued), room for all that the turn may still read
+    /// before it flushes (<paramref name="wanted"/>: its budget and batch), in one read: past the pool's block size
+    /// the pipe rents an array. Never more than <paramref name="wanted"/> or a block, whichever is larger, whatever
+    /// room the pipe's last segment has (the rest of a rented array): so a turn reads at most its budget plus a block,
+    /// and a flush adds at most a batch plus a block to the input, as when every read was a block's. Never empty.
     /// </summary>
-    private Memory<byte> BulkMemory(PipeWriter writer, int wanted)
+    private Memory<byte> ReadMemory(PipeWriter writer, int wanted, bool bulk)
     {
-        var memory = writer.GetMemory(Math.Max(wanted, _minAllocSize));
-        return memory.Length > wanted && wanted >= _minAllocSize ? memory[..wanted] : memory;
+        var memory = writer.GetMemory(bulk ? Math.Max(wanted, _minAllocSize) : _minAllocSize);
+        int most = Math.Max(wanted, _blockSize);
+        return memory.Length > most ? memory[..most] : memory;
     }
 
     /// <summary>

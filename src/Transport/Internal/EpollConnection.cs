@@ -35,6 +35,9 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
     /// <summary>What a read asks the input pipe for at least: half a pool block, as the Sockets transport.</summary>
     private readonly int _minAllocSize;
 
+    /// <summary>The pool's block size (at least 1): what one read may always take, whatever its budget.</summary>
+    private readonly int _blockSize;
+
     private readonly SafeFdHandle _handle;
 
     /// <summary>The fd number; used directly on the loop thread (which alone closes it), under a reference elsewhere.</summary>
@@ -75,6 +78,7 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
         var pool = loop.MemoryPool;
         int segmentSize = pool.MaxBufferSize is > 0 and < 1024 * 1024 ? pool.MaxBufferSize : 4096;
         _minAllocSize = segmentSize / 2;
+        _blockSize = segmentSize;
         PipeScheduler applicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : loop.ApplicationScheduler;
         long maxRead = options.MaxReadBufferSize ?? 0;
         long maxWrite = options.MaxWriteBufferSize ?? 0;

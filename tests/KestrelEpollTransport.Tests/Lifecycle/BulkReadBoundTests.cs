@@ -1,0 +1,336 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Reflection;
+using KestrelEpollTransport.Internal;
+using KestrelEpollTransport.Interop;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace KestrelEpollTransport.Tests.Lifecycle;
+
+/// <summary>
+/// The bounds a bulk read (one read of the turn's rest into an array the pipe rents) must keep: what one flush adds
+/// (how far the input may pass MaxReadBufferSize: a flush batch plus a block), what one turn reads (the budget plus a
+/// block), and never a read of 0 bytes taken for the peer's FIN. Every turn here reads data queued in full before the
+/// loop runs (the loop is held while the client sends), so its reads are the same on every run.
+/// </summary>
+public sealed class BulkReadBoundTests(ITestOutputHelper output)
+{
+    private const int SocketBuffer = 1024 * 1024;
+    private const int Block = 4096;
+
+    private static readonly TimeSpan InputPollInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// MaxReadBufferSize 600 000: a flush batch of 37 500 bytes. Nine turns of 64 KiB fill the input to 589 824 bytes
+    /// (below the limit, so nothing pauses). A turn of 4097 bytes reads 4096, then 1 byte into a bulk read of 33 404
+    /// (an array of 64 KiB): 65 535 bytes of room are left at the tail. The next turn's first read takes that whole
+    /// room, 65 535 bytes, before its flush: the input holds 659 456 bytes when it pauses, 59 456 past the limit,
+    /// where a batch plus a block is 41 596.
+    /// </summary>
+    [Fact]
+    public async Task NonPowerOfTwoLimit_ShortBulkReadThenFlood_InputPassesTheLimitByAtMostABatchAndABlock()
+    {
+        const int Limit = 600_000;
+        const int Batch = Limit / 16;
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = Limit });
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+
+            long sent = 0;
+            for (int i = 0; i < 9; i++)
+            {
+                sent += await SendHeldAsync(loop, client, sent, 64 * 1024);
+                Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+            }
+            sent += await SendHeldAsync(loop, client, sent, Block + 1);
+            Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+            Assert.True(sent < Limit);
+
+            await SendHeldAsync(loop, client, sent, 100_000);
+            // The flush that crosses the limit pauses reading: what it published is what the input holds from then on.
+            long buffered = await WaitBufferedAsync(input, Limit);
+            output.WriteLine($"input at pause: {buffered} bytes, {buffered - Limit} past the limit (batch {Batch} + block {Block} = {Batch + Block})");
+            Assert.InRange(buffered, Limit, Limit + Batch + Block);
+
+            await DrainAndCheckAsync(server, client, sent + 100_000);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// MaxReadBufferSize 300 000: a batch of 18 750. A turn of 42 233 bytes ends with a short bulk read (4733 of 18 750,
+    /// into an array of 32 KiB): 28 035 bytes of room at the tail. The flood's turn then reads 28 035 (the room), 18 750,
+    /// 18 750, and with 3 bytes of budget left, a read of at least a block (unsliced below 2048) that returns the rest of
+    /// the second array: 14 018 bytes. The turn reads 79 553 bytes, past the budget by more than a block.
+    /// </summary>
+    [Fact]
+    public async Task NonPowerOfTwoLimit_ShortBulkReadThenFlood_ATurnReadsAtMostTheBudgetAndABlock()
+    {
+        const int Limit = 300_000;
+        const int First = 42_233;
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            // Inline scheduling: the neighbour's read continuation runs on the loop right after the flood's turn.
+            var options = new EpollTransportOptions { UnsafePreferInlineScheduling = true, MaxReadBufferSize = Limit };
+            await using var connections = new LoopConnections(loop, options);
+            var (flood, floodClient) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var (neighbour, neighbourClient) = await connections.ConnectAsync();
+            var floodInput = flood.Transport.Input;
+
+            await SendHeldAsync(loop, floodClient, 0, First);
+            Assert.Equal(First, await WaitBufferedAsync(floodInput, First));
+
+            var floodReadAtNeighbour = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+#pragma warning disable CA2012 // The ValueTask is consumed once, by this awaiter.
+            var neighbourRead = neighbour.Transport.Input.ReadAsync().GetAwaiter();
+#pragma warning restore CA2012
+            neighbourRead.UnsafeOnCompleted(() =>
+            {
+                long read = floodInput.TryRead(out var result) ? result.Buffer.Length : 0;
+                if (read > 0)
+                {
+                    floodInput.AdvanceTo(result.Buffer.Start);
+                }
+                neighbour.Transport.Input.AdvanceTo(neighbourRead.GetResult().Buffer.End);
+                floodReadAtNeighbour.SetResult(read);
+            });
+
+            using (await LoopGate.HoldAsync(loop))
+            {
+                // Edges in this order: the flood's, then the neighbour's.
+                Assert.Equal(150_000, floodClient.Send(Pattern(First, 150_000)));
+                Assert.Equal(1, neighbourClient.Send(new byte[] { 42 }));
+            }
+            long turn = await floodReadAtNeighbour.Task.WithTimeout() - First;
+            output.WriteLine($"the flood's turn read {turn} bytes (budget {EpollConnection.ReadBudgetBytes})");
+            Assert.InRange(turn, 1, EpollConnection.ReadBudgetBytes + Block);
+
+            await DrainAndCheckAsync(flood, floodClient, First + 150_000);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// Default MaxReadBufferSize (1 MiB, batch = budget): exactly one budget queued. The turn reads a block, then 61 440
+    /// into an array of 64 KiB (budget spent), and its continuation finds nothing (EAGAIN) after asking the pipe for
+    /// room. The reader then consumes everything. The pipe keeps its writing head while a write is open (GetMemory
+    /// without a flush since): the idle connection must keep at most a block, not the 64 KiB array.
+    /// </summary>
+    [Fact]
+    public async Task ExactBudgetThenIdle_AfterTheReaderConsumedEverything_WhatTheInputKeeps()
+    {
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions());
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+
+            int size = EpollConnection.ReadBudgetBytes;
+            await SendHeldAsync(loop, client, 0, size);
+            Assert.Equal(size, await WaitBufferedAsync(input, size));
+            // The turn's continuation (posted when its budget ran out) runs before this item: its read finds nothing.
+            using (await LoopGate.HoldAsync(loop))
+            {
+            }
+            var result = await input.ReadAsync().AsTask().WithTimeout();
+            Assert.Equal(size, result.Buffer.Length);
+            input.AdvanceTo(result.Buffer.End);
+            int held = WritingHeadCapacity(server);
+            output.WriteLine($"idle after consuming everything: the input's writing head holds {held} bytes");
+            Assert.InRange(held, 0, Block);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// Default MaxReadBufferSize (1 MiB): sixteen turns of 64 KiB fill the input to the limit, and the last flush pauses
+    /// reading. The reader consumes down past the resume threshold: the resumed read finds nothing (EAGAIN) after asking
+    /// the pipe for room (the 4 KiB left in the last 64 KiB array). The reader then consumes the rest and the connection
+    /// is idle, as a keep-alive connection after an upload that paused. What does it keep?
+    /// </summary>
+    [Fact]
+    public async Task PausedUploadThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock()
+    {
+        const int Limit = 1024 * 1024;
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = Limit });
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+            long sent = 0;
+            while (sent < Limit)
+            {
+                sent += await SendHeldAsync(loop, client, sent, EpollConnection.ReadBudgetBytes);
+                Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+            }
+            var result = await input.ReadAsync().AsTask().WithTimeout();
+            Assert.Equal(Limit, result.Buffer.Length);
+            // Below the resume threshold (half the limit): the flush completes and the loop reads again, finding nothing.
+            input.AdvanceTo(result.Buffer.GetPosition(Limit - 100_000));
+            using (await LoopGate.HoldAsync(loop))
+            {
+            }
+            result = await input.ReadAsync().AsTask().WithTimeout();
+            Assert.Equal(100_000, result.Buffer.Length);
+            input.AdvanceTo(result.Buffer.End);
+            int held = WritingHeadCapacity(server);
+            output.WriteLine($"idle after a paused upload: the input's writing head holds {held} bytes");
+            Assert.InRange(held, 0, Block);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// A pool whose blocks are 1 byte (so the connection's minimum read, half a block, is 0) and MaxReadBufferSize
+    /// under 16 (a batch of 0): after a full read, the bulk read's wanted size is 0. The read must still have room: a
+    /// read of 0 bytes returns 0, which the connection takes for the peer's FIN.
+    /// </summary>
+    [Fact]
+    public async Task OneBytePoolAndTinyLimit_AfterAFullRead_NoZeroLengthReadIsTakenForFin()
+    {
+        var loop = new EpollEventLoop(9, new OneBytePool(), NullLogger.Instance, new EpollTransportMetrics(), handOffWhenBusy: false);
+        loop.Start();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = 8 });
+            var (server, client) = await connections.ConnectAsync();
+            const int Size = 100;
+            await SendHeldAsync(loop, client, 0, Size);
+            var all = new MemoryStream();
+            var input = server.Transport.Input;
+            while (all.Length < Size)
+            {
+                var result = await input.ReadAsync().AsTask().WithTimeout();
+                foreach (var segment in result.Buffer)
+                {
+                    all.Write(segment.Span);
+                }
+                input.AdvanceTo(result.Buffer.End);
+                Assert.False(result.IsCompleted && all.Length < Size, $"the input ended after {all.Length} of {Size} bytes (no FIN was sent)");
+            }
+            Assert.Equal(Pattern(0, Size), all.ToArray());
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    private sealed class OneBytePool : MemoryPool<byte>
+    {
+        public override int MaxBufferSize => 1;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1) => new Owner(Math.Max(1, minBufferSize));
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        private sealed class Owner(int size) : IMemoryOwner<byte>
+        {
+            public Memory<byte> Memory { get; } = new byte[size];
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+
+    private static int WritingHeadCapacity(EpollConnection connection)
+    {
+        var pipe = (Pipe)typeof(EpollConnection).GetField("_input", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(connection)!;
+        var head = typeof(Pipe).GetField("_writingHead", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(pipe);
+        if (head is null)
+        {
+            return 0;
+        }
+        var available = (Memory<byte>)head.GetType().GetProperty("AvailableMemory", BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Instance)!.GetValue(head)!;
+        return available.Length;
+    }
+
+    private static byte[] Pattern(long offset, int length)
+    {
+        var bytes = new byte[length];
+        for (int i = 0; i < length; i++)
+        {
+            bytes[i] = (byte)((offset + i) % 251);
+        }
+        return bytes;
+    }
+
+    /// <summary>Sends while the loop is held, so the loop's turn finds all of it queued.</summary>
+    private static async Task<int> SendHeldAsync(EpollEventLoop loop, Socket client, long offset, int size)
+    {
+        using (await LoopGate.HoldAsync(loop))
+        {
+            Assert.Equal(size, client.Send(Pattern(offset, size)));
+        }
+        return size;
+    }
+
+    /// <summary>
+    /// Polls until the input holds at least <paramref name="atLeast"/> bytes; returns what it holds. Consumes and
+    /// examines nothing (examined bytes count off the pause threshold).
+    /// </summary>
+    private static async Task<long> WaitBufferedAsync(PipeReader input, long atLeast)
+    {
+        long buffered = 0;
+        var deadline = DateTime.UtcNow + Timeouts.Default;
+        while (buffered < atLeast && DateTime.UtcNow < deadline)
+        {
+            if (input.TryRead(out var result))
+            {
+                buffered = result.Buffer.Length;
+                input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+            }
+            if (buffered < atLeast)
+            {
+                await Task.Delay(InputPollInterval);
+            }
+        }
+        return buffered;
+    }
+
+    /// <summary>Reads everything after the peer's FIN and checks every byte, in order.</summary>
+    private static async Task DrainAndCheckAsync(EpollConnection server, Socket client, long total)
+    {
+        client.Shutdown(SocketShutdown.Send);
+        var input = server.Transport.Input;
+        long offset = 0;
+        while (true)
+        {
+            var result = await input.ReadAsync().AsTask().WithTimeout().ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            foreach (var segment in result.Buffer)
+            {
+                Assert.Equal(Pattern(offset, segment.Length), segment.ToArray());
+                offset += segment.Length;
+            }
+            input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                break;
+            }
+        }
+        Assert.Equal(total, offset);
+    }
+}
