@@ -127,6 +127,9 @@ internal sealed partial class EpollConnection
                 return;
             }
             unflushed = 0;
+            // The next read is a block's: a bulk read's array, linked before a read that may find nothing, would stay
+            // the writing head of an idle connection (an empty flush does not move the pipe's read tail onto it).
+            full = false;
             if (drained)
             {
                 return;

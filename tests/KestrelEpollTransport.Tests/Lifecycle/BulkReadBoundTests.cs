@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using KestrelEpollTransport.Internal;
 using KestrelEpollTransport.Interop;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
@@ -13,7 +14,8 @@ namespace KestrelEpollTransport.Tests.Lifecycle;
 /// The bounds a bulk read (one read of the turn's rest into an array the pipe rents) must keep: what one flush adds
 /// (how far the input may pass MaxReadBufferSize: a flush batch plus a block), what one turn reads (the budget plus a
 /// block), and never a read of 0 bytes taken for the peer's FIN. Every turn here reads data queued in full before the
-/// loop runs (the loop is held while the client sends), so its reads are the same on every run.
+/// loop runs (the loop is held while the client sends), so its reads are the same on every run. And what an idle connection keeps once the reader consumed everything
+/// (at most a block, never a rented array), and a reset after a turn that read nothing.
 /// </summary>
 public sealed class BulkReadBoundTests(ITestOutputHelper output)
 {
@@ -229,6 +231,123 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
                 Assert.False(result.IsCompleted && all.Length < Size, $"the input ended after {all.Length} of {Size} bytes (no FIN was sent)");
             }
             Assert.Equal(Pattern(0, Size), all.ToArray());
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// Default options. Exactly one block queued: the first read fills its 4 KiB block, so the next is a bulk read, for
+    /// which GetMemory(61 440) links a new 64 KiB array as the writing head before the read finds nothing (EAGAIN).
+    /// The turn flushes the 4096 bytes; the reader consumes them. The empty array stays the pipe's writing head.
+    /// </summary>
+    [Fact]
+    public async Task ExactlyOneBlockThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock()
+    {
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions());
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+            await SendHeldAsync(loop, client, 0, Block);
+            var result = await input.ReadAsync().AsTask().WithTimeout();
+            Assert.Equal(Block, result.Buffer.Length);
+            input.AdvanceTo(result.Buffer.End);
+            using (await LoopGate.HoldAsync(loop))
+            {
+            }
+            int held = WritingHeadCapacity(server);
+            output.WriteLine($"idle after exactly one block: the input's writing head holds {held} bytes");
+            Assert.InRange(held, 0, Block);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>
+    /// MaxReadBufferSize 512 KiB: a flush batch of 32 KiB, less than the budget. Exactly a batch queued: a block, then a
+    /// bulk read of 28 672 (a 32 KiB array) reach the batch; the turn flushes and, with budget left after a full read,
+    /// asks for a bulk read of 32 768: the array's rest (4096) is too small, so GetMemory links a new 32 KiB array, and
+    /// the read finds nothing. The empty flush ends the write, but the new array stays the writing head.
+    /// </summary>
+    [Fact]
+    public async Task ExactlyOneBatchThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock()
+    {
+        const int Limit = 512 * 1024;
+        const int Batch = Limit / 16;
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = Limit });
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+            await SendHeldAsync(loop, client, 0, Batch);
+            Assert.Equal(Batch, await WaitBufferedAsync(input, Batch));
+            using (await LoopGate.HoldAsync(loop))
+            {
+            }
+            var result = await input.ReadAsync().AsTask().WithTimeout();
+            Assert.Equal(Batch, result.Buffer.Length);
+            input.AdvanceTo(result.Buffer.End);
+            int held = WritingHeadCapacity(server);
+            output.WriteLine($"idle after exactly one batch: the input's writing head holds {held} bytes");
+            Assert.InRange(held, 0, Block);
+        }
+        finally
+        {
+            loop.Stop();
+        }
+    }
+
+    /// <summary>An RST with nothing read in the turn (the reader waiting, everything before consumed): ConnectionResetException.</summary>
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 0)]
+    [InlineData(false, 65536)]
+    [InlineData(true, 65536)]
+    public async Task ResetAfterNothingRead_InputFailsWithConnectionResetException(bool inline, int before)
+    {
+        var loop = LoopConnections.StartLoop();
+        try
+        {
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { UnsafePreferInlineScheduling = inline });
+            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
+            var input = server.Transport.Input;
+            if (before > 0)
+            {
+                // An exact budget: the continuation's read finds nothing (the empty flush), then the reader consumes all.
+                await SendHeldAsync(loop, client, 0, before);
+                Assert.Equal(before, await WaitBufferedAsync(input, before));
+                using (await LoopGate.HoldAsync(loop))
+                {
+                }
+                var r = await input.ReadAsync().AsTask().WithTimeout();
+                input.AdvanceTo(r.Buffer.End);
+            }
+            var read = input.ReadAsync().AsTask();
+            client.LingerState = new LingerOption(true, 0);
+            client.Close();
+            Exception? error = null;
+            bool clean = false;
+            try
+            {
+                var result = await read.WithTimeout();
+                clean = result.IsCompleted && result.Buffer.IsEmpty;
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+            output.WriteLine($"inline={inline} before={before}: clean={clean} error={error?.GetType().Name}: {error?.Message}");
+            Assert.IsType<ConnectionResetException>(error);
+            var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            server.ConnectionClosed.Register(() => closed.TrySetResult());
+            await closed.Task.WithTimeout();
         }
         finally
         {
