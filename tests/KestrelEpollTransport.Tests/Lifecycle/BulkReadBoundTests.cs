@@ -13,9 +13,10 @@ namespace KestrelEpollTransport.Tests.Lifecycle;
 /// <summary>
 /// The bounds a bulk read (one read of the turn's rest into an array the pipe rents) must keep: what one flush adds
 /// (how far the input may pass MaxReadBufferSize: a flush batch plus a block), what one turn reads (the budget plus a
-/// block), and never a read of 0 bytes taken for the peer's FIN. Every turn here reads data queued in full before the
-/// loop runs (the loop is held while the client sends), so its reads are the same on every run. And what an idle connection keeps once the reader consumed everything
-/// (at most a block, never a rented array), and a reset after a turn that read nothing.
+/// block), never a read of 0 bytes taken for the peer's FIN, and what an idle connection keeps once the reader
+/// consumed everything (at most a block, never a rented array); and a reset after a turn that read nothing. Every turn
+/// here reads data queued in full before the loop runs (the loop is held while the client sends), so its reads are the
+/// same on every run.
 /// </summary>
 public sealed class BulkReadBoundTests(ITestOutputHelper output)
 {
