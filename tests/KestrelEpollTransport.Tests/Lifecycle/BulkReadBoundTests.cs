@@ -126,25 +126,30 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Default MaxReadBufferSize (1 MiB, batch = budget): exactly one budget queued. The turn reads a block, then 61 440
-    /// into an array of 64 KiB (budget spent), and its continuation finds nothing (EAGAIN) after asking the pipe for
-    /// room. The reader then consumes everything. The pipe keeps its writing head while a write is open (GetMemory
-    /// without a flush since): the idle connection must keep at most a block, not the 64 KiB array.
+    /// Exactly one turn's data, then nothing: what does the idle connection keep once the reader consumed everything?
+    /// The pipe keeps its last segment while a write is open (GetMemory without a flush since), and a read that finds
+    /// nothing (EAGAIN) follows a GetMemory. At most a block, never a rented array:
+    /// - an exact budget (default options): the turn reads a block and 61 440 into a 64 KiB array; its continuation's
+    ///   read finds nothing;
+    /// - exactly one batch at 512 KiB (a batch of 32 KiB, less than the budget): the flush comes inside the turn, and a
+    ///   bulk read after it would link a new 32 KiB array before finding nothing;
+    /// - exactly one block: the read after it is a bulk read that links a 64 KiB array and finds nothing.
     /// </summary>
-    [Fact]
-    public async Task ExactBudgetThenIdle_AfterTheReaderConsumedEverything_WhatTheInputKeeps()
+    [Theory]
+    [InlineData(1024 * 1024, EpollConnection.ReadBudgetBytes)]
+    [InlineData(512 * 1024, 512 * 1024 / 16)]
+    [InlineData(1024 * 1024, Block)]
+    public async Task ExactlyOneTurnThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock(int limit, int size)
     {
         var loop = LoopConnections.StartLoop();
         try
         {
-            await using var connections = new LoopConnections(loop, new EpollTransportOptions());
+            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = limit });
             var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var input = server.Transport.Input;
-
-            int size = EpollConnection.ReadBudgetBytes;
             await SendHeldAsync(loop, client, 0, size);
             Assert.Equal(size, await WaitBufferedAsync(input, size));
-            // The turn's continuation (posted when its budget ran out) runs before this item: its read finds nothing.
+            // The turn's last read (its continuation's, when the budget ran out) runs before this item: it finds nothing.
             using (await LoopGate.HoldAsync(loop))
             {
             }
@@ -152,7 +157,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             Assert.Equal(size, result.Buffer.Length);
             input.AdvanceTo(result.Buffer.End);
             int held = WritingHeadCapacity(server);
-            output.WriteLine($"idle after consuming everything: the input's writing head holds {held} bytes");
+            output.WriteLine($"idle after {size} bytes (limit {limit}): the input's writing head holds {held} bytes");
             Assert.InRange(held, 0, Block);
         }
         finally
@@ -232,72 +237,6 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
                 Assert.False(result.IsCompleted && all.Length < Size, $"the input ended after {all.Length} of {Size} bytes (no FIN was sent)");
             }
             Assert.Equal(Pattern(0, Size), all.ToArray());
-        }
-        finally
-        {
-            loop.Stop();
-        }
-    }
-
-    /// <summary>
-    /// Default options. Exactly one block queued: the first read fills its 4 KiB block, so the next is a bulk read, for
-    /// which GetMemory(61 440) links a new 64 KiB array as the writing head before the read finds nothing (EAGAIN).
-    /// The turn flushes the 4096 bytes; the reader consumes them. The empty array stays the pipe's writing head.
-    /// </summary>
-    [Fact]
-    public async Task ExactlyOneBlockThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock()
-    {
-        var loop = LoopConnections.StartLoop();
-        try
-        {
-            await using var connections = new LoopConnections(loop, new EpollTransportOptions());
-            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
-            var input = server.Transport.Input;
-            await SendHeldAsync(loop, client, 0, Block);
-            var result = await input.ReadAsync().AsTask().WithTimeout();
-            Assert.Equal(Block, result.Buffer.Length);
-            input.AdvanceTo(result.Buffer.End);
-            using (await LoopGate.HoldAsync(loop))
-            {
-            }
-            int held = WritingHeadCapacity(server);
-            output.WriteLine($"idle after exactly one block: the input's writing head holds {held} bytes");
-            Assert.InRange(held, 0, Block);
-        }
-        finally
-        {
-            loop.Stop();
-        }
-    }
-
-    /// <summary>
-    /// MaxReadBufferSize 512 KiB: a flush batch of 32 KiB, less than the budget. Exactly a batch queued: a block, then a
-    /// bulk read of 28 672 (a 32 KiB array) reach the batch; the turn flushes and, with budget left after a full read,
-    /// asks for a bulk read of 32 768: the array's rest (4096) is too small, so GetMemory links a new 32 KiB array, and
-    /// the read finds nothing. The empty flush ends the write, but the new array stays the writing head.
-    /// </summary>
-    [Fact]
-    public async Task ExactlyOneBatchThenIdle_AfterTheReaderConsumedEverything_TheInputKeepsAtMostABlock()
-    {
-        const int Limit = 512 * 1024;
-        const int Batch = Limit / 16;
-        var loop = LoopConnections.StartLoop();
-        try
-        {
-            await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = Limit });
-            var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
-            var input = server.Transport.Input;
-            await SendHeldAsync(loop, client, 0, Batch);
-            Assert.Equal(Batch, await WaitBufferedAsync(input, Batch));
-            using (await LoopGate.HoldAsync(loop))
-            {
-            }
-            var result = await input.ReadAsync().AsTask().WithTimeout();
-            Assert.Equal(Batch, result.Buffer.Length);
-            input.AdvanceTo(result.Buffer.End);
-            int held = WritingHeadCapacity(server);
-            output.WriteLine($"idle after exactly one batch: the input's writing head holds {held} bytes");
-            Assert.InRange(held, 0, Block);
         }
         finally
         {
