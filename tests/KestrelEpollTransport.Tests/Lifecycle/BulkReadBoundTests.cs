@@ -153,12 +153,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             using (await LoopGate.HoldAsync(loop))
             {
             }
-            var result = await input.ReadAsync().AsTask().WithTimeout();
-            Assert.Equal(size, result.Buffer.Length);
-            input.AdvanceTo(result.Buffer.End);
-            int held = WritingHeadCapacity(server);
-            output.WriteLine($"idle after {size} bytes (limit {limit}): the input's writing head holds {held} bytes");
-            Assert.InRange(held, 0, Block);
+            await ConsumeAllThenAssertKeepsAtMostABlockAsync(server, size, $"{size} bytes (limit {limit})");
         }
         finally
         {
@@ -195,12 +190,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             using (await LoopGate.HoldAsync(loop))
             {
             }
-            result = await input.ReadAsync().AsTask().WithTimeout();
-            Assert.Equal(100_000, result.Buffer.Length);
-            input.AdvanceTo(result.Buffer.End);
-            int held = WritingHeadCapacity(server);
-            output.WriteLine($"idle after a paused upload: the input's writing head holds {held} bytes");
-            Assert.InRange(held, 0, Block);
+            await ConsumeAllThenAssertKeepsAtMostABlockAsync(server, 100_000, "a paused upload");
         }
         finally
         {
@@ -313,6 +303,19 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             {
             }
         }
+    }
+
+    /// <summary>Reads the <paramref name="expected"/> bytes left, consumes them, and asserts that the idle input keeps at
+    /// most a block as its last segment.</summary>
+    private async Task ConsumeAllThenAssertKeepsAtMostABlockAsync(EpollConnection server, long expected, string after)
+    {
+        var input = server.Transport.Input;
+        var result = await input.ReadAsync().AsTask().WithTimeout();
+        Assert.Equal(expected, result.Buffer.Length);
+        input.AdvanceTo(result.Buffer.End);
+        int held = WritingHeadCapacity(server);
+        output.WriteLine($"idle after {after}: the input's writing head holds {held} bytes");
+        Assert.InRange(held, 0, Block);
     }
 
     private static int WritingHeadCapacity(EpollConnection connection)
