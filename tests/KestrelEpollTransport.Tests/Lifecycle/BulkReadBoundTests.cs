@@ -44,12 +44,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var input = server.Transport.Input;
 
-            long sent = 0;
-            for (int i = 0; i < 9; i++)
-            {
-                sent += await SendHeldAsync(loop, client, sent, 64 * 1024);
-                Assert.Equal(sent, await WaitBufferedAsync(input, sent));
-            }
+            long sent = await SendTurnsAsync(loop, client, input, 9, 64 * 1024);
             sent += await SendHeldAsync(loop, client, sent, Block + 1);
             Assert.Equal(sent, await WaitBufferedAsync(input, sent));
             Assert.True(sent < Limit);
@@ -177,12 +172,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             await using var connections = new LoopConnections(loop, new EpollTransportOptions { MaxReadBufferSize = Limit });
             var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var input = server.Transport.Input;
-            long sent = 0;
-            while (sent < Limit)
-            {
-                sent += await SendHeldAsync(loop, client, sent, EpollConnection.ReadBudgetBytes);
-                Assert.Equal(sent, await WaitBufferedAsync(input, sent));
-            }
+            await SendTurnsAsync(loop, client, input, Limit / EpollConnection.ReadBudgetBytes, EpollConnection.ReadBudgetBytes);
             var result = await input.ReadAsync().AsTask().WithTimeout();
             Assert.Equal(Limit, result.Buffer.Length);
             // Below the resume threshold (half the limit): the flush completes and the loop reads again, finding nothing.
@@ -338,6 +328,21 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             bytes[i] = (byte)((offset + i) % 251);
         }
         return bytes;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="turns"/> times <paramref name="size"/> bytes, each queued whole while the loop is held and
+    /// in the input before the next; returns the bytes sent.
+    /// </summary>
+    private static async Task<long> SendTurnsAsync(EpollEventLoop loop, Socket client, PipeReader input, int turns, int size)
+    {
+        long sent = 0;
+        for (int i = 0; i < turns; i++)
+        {
+            sent += await SendHeldAsync(loop, client, sent, size);
+            Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+        }
+        return sent;
     }
 
     /// <summary>Sends while the loop is held, so the loop's turn finds all of it queued.</summary>
