@@ -82,17 +82,24 @@ public sealed class LoopFaultTests(ITestOutputHelper output)
 
     /// <summary>
     /// The rental fails in work the loop runs for the connection rather than in an event: reading resumes after
-    /// backpressure (the app caught up with a 2 MiB upload, all of it sent: 1 MiB in the input pipe, the rest in the
+    /// backpressure (the app caught up with a 256 KiB upload, all of it sent: 64 KiB in the input pipe, the rest in the
     /// kernel) and the resumed read's first block throws. No more data comes, so no new edge: that connection must
     /// end (reset) like any other fault, not be left open with nobody reading it.
     /// </summary>
     [Fact]
     public async Task TransportFault_RentalFailsWhenReadingResumes_ThatConnectionEndsNotHangs()
     {
+        const int InputLimit = 64 * 1024;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await ReliabilityHost.StartAsync(TransportKind.Epoll, output, o =>
         {
-            o.ConfigureEpoll = epoll => epoll.ThreadCount = 2;
+            o.ConfigureEpoll = epoll =>
+            {
+                epoll.ThreadCount = 2;
+                // A 64 KiB limit makes the flush batch a block, so every read is into a pool block (past a block a read
+                // goes to an array the pipe rents, which the pool cannot fail): the rental that fails is the resumed read's.
+                epoll.MaxReadBufferSize = InputLimit;
+            };
             o.ShutdownTimeout = TimeSpan.FromSeconds(2); // A connection left hanging holds the stop up this long.
             o.ConfigureApp = app => app.Use(async (context, next) =>
             {
@@ -108,11 +115,11 @@ public sealed class LoopFaultTests(ITestOutputHelper output)
         });
         var bystanders = await OpenBystandersAsync(host);
         using var victim = await Hello.ConnectAsync(host.EndPoint, Timeouts.DefaultToken());
-        const int Size = 2 * 1024 * 1024;
+        const int Size = 4 * InputLimit;
         using var sending = new CancellationTokenSource(Timeouts.Default);
         var send = SendUploadAsync(victim, Size, sending.Token);
-        // The app does not read yet: reading pauses once MaxReadBufferSize (1 MiB) is buffered; the kernel holds the rest.
-        await Eventually.AssertAsync(() => host.MemoryPool.OutstandingBytes >= 1024 * 1024, () => "pool: " + host.MemoryPool.Describe());
+        // The app does not read yet: reading pauses once MaxReadBufferSize is buffered; the kernel holds the rest.
+        await Eventually.AssertAsync(() => host.MemoryPool.OutstandingBytes >= InputLimit, () => "pool: " + host.MemoryPool.Describe());
         await send.WithTimeout();
 
         host.MemoryPool.FailNextRent(() => Thread.CurrentThread.Name?.StartsWith("epoll-loop-", StringComparison.Ordinal) == true);
