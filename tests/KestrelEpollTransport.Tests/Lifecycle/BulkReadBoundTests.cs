@@ -23,8 +23,6 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
     private const int SocketBuffer = 1024 * 1024;
     private const int Block = 4096;
 
-    private static readonly TimeSpan InputPollInterval = TimeSpan.FromMilliseconds(5);
-
     /// <summary>
     /// MaxReadBufferSize 600 000: a flush batch of 37 500 bytes. Nine turns of 64 KiB fill the input to 589 824 bytes
     /// (below the limit, so nothing pauses). A turn of 4097 bytes reads 4096, then 1 byte into a bulk read of 33 404
@@ -46,12 +44,12 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
 
             long sent = await SendTurnsAsync(loop, client, input, 9, 64 * 1024);
             sent += await SendHeldAsync(loop, client, sent, Block + 1);
-            Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+            Assert.Equal(sent, await InputPeek.WaitBufferedAsync(input, sent));
             Assert.True(sent < Limit);
 
             await SendHeldAsync(loop, client, sent, 100_000);
             // The flush that crosses the limit pauses reading: what it published is what the input holds from then on.
-            long buffered = await WaitBufferedAsync(input, Limit);
+            long buffered = await InputPeek.WaitBufferedAsync(input, Limit);
             output.WriteLine($"input at pause: {buffered} bytes, {buffered - Limit} past the limit (batch {Batch} + block {Block} = {Batch + Block})");
             Assert.InRange(buffered, Limit, Limit + Batch + Block);
 
@@ -85,7 +83,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             var floodInput = flood.Transport.Input;
 
             await SendHeldAsync(loop, floodClient, 0, First);
-            Assert.Equal(First, await WaitBufferedAsync(floodInput, First));
+            Assert.Equal(First, await InputPeek.WaitBufferedAsync(floodInput, First));
 
             var floodReadAtNeighbour = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
 #pragma warning disable CA2012 // The ValueTask is consumed once, by this awaiter.
@@ -143,7 +141,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             var (server, client) = await connections.ConnectWithBuffersAsync(SocketBuffer);
             var input = server.Transport.Input;
             await SendHeldAsync(loop, client, 0, size);
-            Assert.Equal(size, await WaitBufferedAsync(input, size));
+            Assert.Equal(size, await InputPeek.WaitBufferedAsync(input, size));
             // The turn's last read (its continuation's, when the budget ran out) runs before this item: it finds nothing.
             using (await LoopGate.HoldAsync(loop))
             {
@@ -242,7 +240,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             {
                 // An exact budget: the continuation's read finds nothing (the empty flush), then the reader consumes all.
                 await SendHeldAsync(loop, client, 0, before);
-                Assert.Equal(before, await WaitBufferedAsync(input, before));
+                Assert.Equal(before, await InputPeek.WaitBufferedAsync(input, before));
                 using (await LoopGate.HoldAsync(loop))
                 {
                 }
@@ -340,7 +338,7 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
         for (int i = 0; i < turns; i++)
         {
             sent += await SendHeldAsync(loop, client, sent, size);
-            Assert.Equal(sent, await WaitBufferedAsync(input, sent));
+            Assert.Equal(sent, await InputPeek.WaitBufferedAsync(input, sent));
         }
         return sent;
     }
@@ -353,29 +351,6 @@ public sealed class BulkReadBoundTests(ITestOutputHelper output)
             Assert.Equal(size, client.Send(Pattern(offset, size)));
         }
         return size;
-    }
-
-    /// <summary>
-    /// Polls until the input holds at least <paramref name="atLeast"/> bytes; returns what it holds. Consumes and
-    /// examines nothing (examined bytes count off the pause threshold).
-    /// </summary>
-    private static async Task<long> WaitBufferedAsync(PipeReader input, long atLeast)
-    {
-        long buffered = 0;
-        var deadline = DateTime.UtcNow + Timeouts.Default;
-        while (buffered < atLeast && DateTime.UtcNow < deadline)
-        {
-            if (input.TryRead(out var result))
-            {
-                buffered = result.Buffer.Length;
-                input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-            }
-            if (buffered < atLeast)
-            {
-                await Task.Delay(InputPollInterval);
-            }
-        }
-        return buffered;
     }
 
     /// <summary>Reads everything after the peer's FIN and checks every byte, in order.</summary>

@@ -19,13 +19,6 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
     /// <summary>How long a burst may take to reach the reader once sent; a batch left unflushed never arrives.</summary>
     private static readonly TimeSpan BurstTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>
-    /// Between looks at an input the test cannot await: a read waits for more only once what is there is marked
-    /// examined, and the pipe counts examined bytes off its pause threshold, releasing the backpressure the test
-    /// builds. So it polls with TryRead, examining nothing.
-    /// </summary>
-    private static readonly TimeSpan InputPollInterval = TimeSpan.FromMilliseconds(10);
-
     public static TheoryData<bool, int> Shapes => new()
     {
         { false, 0 },
@@ -168,20 +161,8 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             {
                 Assert.Equal(First, client.Send(Pattern(0, First)));
             }
-            // Wait until all of the first part is in the input, neither consuming nor examining it (the pipe counts
-            // examined bytes off its pause threshold, so looking would release the backpressure this test needs).
-            long buffered = 0;
-            var deadline = DateTime.UtcNow + Timeouts.Default;
-            while (buffered < First && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(InputPollInterval);
-                if (input.TryRead(out var result))
-                {
-                    buffered = result.Buffer.Length;
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-                }
-            }
-            Assert.Equal(First, buffered);
+            // All of the first part in the input, neither consumed nor examined (that would release the backpressure).
+            Assert.Equal(First, await InputPeek.WaitBufferedAsync(input, First));
 
             using (await LoopGate.HoldAsync(loop))
             {
@@ -191,14 +172,7 @@ public sealed class ReceiveBatchTests(ITestOutputHelper output)
             }
             // The turn: 3000 bytes, then ECONNRESET; their flush crosses the limit, so it pauses (as Pipe pauses any
             // flush that leaves the unexamined bytes at or above the threshold).
-            deadline = DateTime.UtcNow + Timeouts.Default;
-            while (buffered < First + Second && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(InputPollInterval);
-                Assert.True(input.TryRead(out var result));
-                buffered = result.Buffer.Length;
-                input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-            }
+            long buffered = await InputPeek.WaitBufferedAsync(input, First + Second);
             Assert.Equal(First + Second, buffered);
             Assert.True(buffered >= Limit, "the flush of the last turn did not pause");
             long total = 0;
