@@ -154,7 +154,8 @@ internal sealed partial class EpollConnection
     /// </summary>
     private Memory<byte> ReadMemory(PipeWriter writer, int wanted, bool bulk)
     {
-        var memory = writer.GetMemory(bulk ? Math.Max(wanted, _minAllocSize) : _minAllocSize);
+        int least = _blockSize / 2;
+        var memory = writer.GetMemory(bulk ? Math.Max(wanted, least) : least);
         int most = Math.Max(wanted, _blockSize);
         return memory.Length > most ? memory[..most] : memory;
     }

@@ -32,10 +32,10 @@ namespace KestrelEpollTransport.Internal;
 /// </remarks>
 internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
 {
-    /// <summary>What a read asks the input pipe for at least: half a pool block, as the Sockets transport.</summary>
-    private readonly int _minAllocSize;
-
-    /// <summary>The pool's block size (at least 1): what one read may always take, whatever its budget.</summary>
+    /// <summary>
+    /// The pool's block size (at least 1): what one read may always take, whatever its budget. A read asks the input
+    /// pipe for at least half of it, as the Sockets transport does.
+    /// </summary>
     private readonly int _blockSize;
 
     private readonly SafeFdHandle _handle;
@@ -77,7 +77,6 @@ internal sealed partial class EpollConnection : ConnectionContext, IEpollHandler
 
         var pool = loop.MemoryPool;
         int segmentSize = pool.MaxBufferSize is > 0 and < 1024 * 1024 ? pool.MaxBufferSize : 4096;
-        _minAllocSize = segmentSize / 2;
         _blockSize = segmentSize;
         PipeScheduler applicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : loop.ApplicationScheduler;
         long maxRead = options.MaxReadBufferSize ?? 0;
